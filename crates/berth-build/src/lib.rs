@@ -1,0 +1,2 @@
+//! berth-build: the Dockerfile parser, the shell-word lexer, the build planner and the step
+//! executor with its layer cache.
