@@ -67,3 +67,13 @@ pub struct LexError {
     pub word: String,
     pub reason: LexReason,
 }
+
+/// An instruction whose fields could not be expanded for a build step.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    #[error(transparent)]
+    Lex(#[from] LexError),
+    /// A value that is invalid once expanded, e.g. a `--mount` option (`uid=$UID` → `uid=x`).
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -22,6 +22,8 @@ mod split;
 pub use directives::Directives;
 pub use heredoc::{chomp_leading_tabs, parse_heredoc_word, Heredoc};
 
+pub(crate) use dump::go_quote;
+
 use crate::error::ParseError;
 use arguments::{shape_of, split_arguments, Shape};
 use directives::DirectiveParser;

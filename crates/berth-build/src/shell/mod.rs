@@ -50,6 +50,8 @@ pub struct ShellLex {
 pub struct ProcessedWord {
     /// The expanded word with quotes removed.
     pub result: String,
+    /// The same expansion split into words, as [`ShellLex::process_words`] gives it.
+    pub words: Vec<String>,
     /// Variables that the word referenced and that were set (even if empty).
     pub matched: BTreeSet<String>,
     /// Variables that the word referenced but that were not set.
@@ -107,17 +109,11 @@ impl ShellLex {
     /// Expands `word` and splits the result into words the way `sh` does: unquoted whitespace,
     /// including whitespace that comes out of an unquoted expansion, separates words.
     pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, LexError> {
-        let mut processor = word::Processor::new(self, word, env);
-        processor
-            .run()
-            .map(|(_, words)| words)
-            .map_err(|reason| LexError {
-                word: word.to_string(),
-                reason,
-            })
+        Ok(self.process_word_with_matches(word, env)?.words)
     }
 
-    /// Like [`ShellLex::process_word`], and also reports which variables the word referenced.
+    /// Like [`ShellLex::process_word`] (and [`ShellLex::process_words`]), and also reports which
+    /// variables the word referenced.
     ///
     /// The build cache needs this: a build arg only affects a step's cache key when the step
     /// actually uses it.
@@ -128,10 +124,11 @@ impl ShellLex {
     ) -> Result<ProcessedWord, LexError> {
         let mut processor = word::Processor::new(self, word, env);
         match processor.run() {
-            Ok((result, _)) => {
+            Ok((result, words)) => {
                 let (matched, unmatched) = processor.into_matches();
                 Ok(ProcessedWord {
                     result,
+                    words,
                     matched,
                     unmatched,
                 })
