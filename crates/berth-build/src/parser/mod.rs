@@ -3,7 +3,8 @@
 //! Like BuildKit's `parser` package, this only reads text: it joins continuation lines, drops
 //! comments, reads parser directives and heredoc bodies, and splits each instruction into
 //! keyword, `--flags` and arguments. It checks no instruction's meaning (that is
-//! [`crate::instruction`]) and expands no variables (that is [`crate::shell`]).
+//! [`crate::instruction`], which also rejects unknown keywords) and expands no variables
+//! (that is [`crate::shell`]).
 //!
 //! ```
 //! let df = berth_build::parser::parse("FROM alpine AS base\nRUN echo hi \\\n  there\n").unwrap();
@@ -50,7 +51,8 @@ pub struct Node {
     pub flags: Vec<String>,
     /// The arguments, raw (see the shape rules in `arguments.rs`): one string for the shell
     /// form of `RUN`/`CMD`/`ENTRYPOINT`/`SHELL`, words for `COPY`, `name value sep` triples
-    /// for `ENV`/`LABEL`, the decoded strings of a JSON array.
+    /// for `ENV`/`LABEL`, the decoded strings of a JSON array. Empty for `ONBUILD` (see
+    /// `next`); one empty string for an unknown keyword, as in BuildKit.
     pub args: Vec<String>,
     /// Whether `args` came from a JSON array (exec form).
     pub json: bool,
