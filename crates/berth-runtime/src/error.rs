@@ -1,0 +1,57 @@
+//! Errors of berth-runtime.
+
+use std::io;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown capability: {0:?}")]
+    UnknownCapability(String),
+    #[error("capability {0} is not held by this process, so no container can get it")]
+    CapabilityUnavailable(String),
+    #[error("unknown ulimit: {0:?}")]
+    UnknownRlimit(String),
+    #[error("invalid container spec: {0}")]
+    InvalidSpec(String),
+    #[error("reading host facts: {0}")]
+    Host(String),
+    /// The command is not in the container (Docker exits 127 for this).
+    #[error("exec: {command:?}: executable file not found in $PATH")]
+    CommandNotFound { command: String },
+    /// The command exists but cannot be executed (Docker exits 126 for this).
+    #[error("exec: {command:?}: permission denied")]
+    CommandNotExecutable { command: String },
+    #[error("container {0} does not exist")]
+    NoSuchContainer(String),
+    #[error("runtime failed to {action}: {message}")]
+    Runtime {
+        action: &'static str,
+        message: String,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The exit code Docker's CLI reports when starting the container failed this way:
+    /// 127 for a missing command, 126 for one that cannot run, 125 for anything else.
+    pub fn docker_exit_code(&self) -> i32 {
+        match self {
+            Error::CommandNotFound { .. } => 127,
+            Error::CommandNotExecutable { .. } => 126,
+            _ => 125,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

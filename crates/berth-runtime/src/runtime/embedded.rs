@@ -1,0 +1,173 @@
+//! The embedded runtime: youki's libcontainer, in this process.
+//!
+//! `create` forks from the calling process (raw clone3, no atfork handlers), so call it
+//! while the process has a single thread, or while no other thread can hold a lock the
+//! child needs (the allocator's, stdio's). The container's init becomes a direct child of
+//! the caller. libcontainer also marks the caller non-dumpable, and writes the spec's
+//! `oom_score_adj` into the caller itself before forking (children inherit it).
+
+use std::path::{Path, PathBuf};
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::signal::Signal;
+use libcontainer::syscall::syscall::SyscallType;
+
+use super::executor::CommandExecutor;
+use super::failure::classify;
+use super::{ContainerState, Runtime, Status, Stdio};
+use crate::bundle::command_of;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    state_dir: PathBuf,
+}
+
+impl Embedded {
+    /// `state_dir` holds one directory per container (libcontainer's "root path").
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+        }
+    }
+
+    fn load(&self, id: &str) -> Result<Container> {
+        let dir = self.state_dir.join(id);
+        if !dir.exists() {
+            return Err(Error::NoSuchContainer(id.to_string()));
+        }
+        Container::load(dir).map_err(|err| runtime_error("load the container state", err))
+    }
+}
+
+impl Runtime for Embedded {
+    fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
+        std::fs::create_dir_all(&self.state_dir)
+            .map_err(|e| Error::io(format!("creating {}", self.state_dir.display()), e))?;
+        let command = command_of(bundle);
+        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .validate_id()
+            .map_err(|err| runtime_error("create", err))?
+            .with_root_path(&self.state_dir)
+            .map_err(|err| runtime_error("create", err))?
+            .with_executor(CommandExecutor);
+        let builder = match stdio {
+            Stdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => builder
+                .with_stdin(stdin)
+                .with_stdout(stdout)
+                .with_stderr(stderr),
+            Stdio::Console(socket) => builder.with_console_socket(Some(socket)),
+        };
+        let result = builder
+            .as_init(bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build();
+        match result {
+            Ok(container) => {
+                container
+                    .pid()
+                    .map(|pid| pid.as_raw())
+                    .ok_or_else(|| Error::Runtime {
+                        action: "create",
+                        message: "no init pid recorded".into(),
+                    })
+            }
+            Err(err) => {
+                reap_failed_children();
+                Err(classify("create", &command, error_chain(&err)))
+            }
+        }
+    }
+
+    fn start(&self, id: &str) -> Result<()> {
+        self.load(id)?
+            .start()
+            .map_err(|err| runtime_error("start", err))
+    }
+
+    fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
+        let signal = Signal::try_from(signal).map_err(|err| runtime_error("kill", err))?;
+        self.load(id)?
+            .kill(signal, all)
+            .map_err(|err| runtime_error("kill", err))
+    }
+
+    fn delete(&self, id: &str, force: bool) -> Result<()> {
+        self.load(id)?
+            .delete(force)
+            .map_err(|err| runtime_error("delete", err))
+    }
+
+    fn state(&self, id: &str) -> Result<ContainerState> {
+        let container = self.load(id)?;
+        let status = match container.status() {
+            ContainerStatus::Creating => Status::Creating,
+            ContainerStatus::Created => Status::Created,
+            ContainerStatus::Running => Status::Running,
+            ContainerStatus::Paused => Status::Paused,
+            ContainerStatus::Stopped => Status::Stopped,
+        };
+        Ok(ContainerState {
+            status,
+            pid: container.pid().map(|pid| pid.as_raw()),
+        })
+    }
+}
+
+fn runtime_error(action: &'static str, err: impl std::error::Error) -> Error {
+    Error::Runtime {
+        action,
+        message: error_chain(&err),
+    }
+}
+
+/// libcontainer nests its errors deeply and the useful words are at the bottom.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+/// A failed create leaves libcontainer's helper and init processes as zombie children
+/// of ours. They are recognised by the names libcontainer gives them ("youki:[1:INTER]",
+/// "youki:[2:INIT]"), so no other child of the caller is reaped by mistake.
+fn reap_failed_children() {
+    let me = std::process::id().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // stat is "pid (comm) state ppid ..."; comm may hold spaces, so split at the last ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
+        let mut fields = tail.split_whitespace();
+        let (state, ppid) = (fields.next(), fields.next());
+        if comm.starts_with("youki:[") && state == Some("Z") && ppid == Some(me.as_str()) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Runtimes: what starts, signals and removes a container from an OCI bundle.
+//! [`Embedded`] runs it in-process with youki's libcontainer; [`OciBinary`] drives
+//! runc, crun or any binary with runc's command line.
+//!
+//! The caller (berth's per-container monitor) must be the container init's parent or
+//! its child subreaper to learn the exit status: see [`crate::InitProcess`].
+
+mod embedded;
+mod executor;
+mod failure;
+mod oci_binary;
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub use embedded::Embedded;
+pub use oci_binary::OciBinary;
+
+/// The container's standard streams.
+#[derive(Debug)]
+pub enum Stdio {
+    /// These become the init's fds 0, 1 and 2 (pipes, files, /dev/null).
+    Fds {
+        stdin: OwnedFd,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+    /// The init gets a new pty as its controlling terminal; the master is sent over a
+    /// connection to this unix socket (runc's console-socket protocol). The caller must be
+    /// listening there before `create` (see [`crate::ConsoleSocket`]); the spec must say
+    /// `terminal: true`.
+    Console(PathBuf),
+}
+
+impl Stdio {
+    /// All three streams on /dev/null.
+    pub fn null() -> Result<Self> {
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|e| Error::io("opening /dev/null", e))
+        };
+        Ok(Stdio::Fds {
+            stdin: open()?,
+            stdout: open()?,
+            stderr: open()?,
+        })
+    }
+}
+
+/// Where a container is in its life, as the runtime sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    /// The init is waiting for `start` to exec the command.
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The init's pid on the host, once there is one.
+    pub pid: Option<i32>,
+}
+
+/// One container runtime. Ids are the container's id; state lives in the runtime's
+/// state directory (berth uses `<runroot>/runtime`).
+pub trait Runtime {
+    /// Sets up the container from `bundle` (a directory with `config.json`) and its init
+    /// process, which waits before exec'ing the command. Returns the init's host pid.
+    ///
+    /// A missing or non-executable command fails here with
+    /// [`Error::CommandNotFound`] / [`Error::CommandNotExecutable`].
+    fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32>;
+
+    /// Lets the created init exec the command.
+    fn start(&self, id: &str) -> Result<()>;
+
+    /// Sends `signal` to the init, or with `all` to every process of the container.
+    /// Signals the init does not handle are ignored by the kernel (it is pid 1 of its
+    /// namespace), except SIGKILL and SIGSTOP.
+    fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()>;
+
+    /// Removes the container's runtime state and cgroup. A running container is refused
+    /// unless `force`, which kills it first.
+    fn delete(&self, id: &str, force: bool) -> Result<()>;
+
+    fn state(&self, id: &str) -> Result<ContainerState>;
+}

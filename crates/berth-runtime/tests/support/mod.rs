@@ -1,0 +1,147 @@
+//! Shared helpers of the runtime tests: a busybox rootfs, a bundle per container, and
+//! running a container to completion with its output captured.
+
+#![allow(dead_code)]
+
+pub mod cases;
+mod rootfs;
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use berth_runtime::{
+    build_spec, write_bundle, ContainerSpec, ExitStatus, InitProcess, Runtime, Stdio,
+};
+
+pub use rootfs::make_busybox_rootfs;
+
+/// The parent cgroup of all test containers.
+pub const CGROUP_PARENT: &str = "berth-test";
+
+/// One rootfs for the whole test binary: containers only read it (tests that write use
+/// tmpfs), so sharing it is safe.
+pub fn shared_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = ROOTFS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rootfs = dir.path().join("rootfs");
+        make_busybox_rootfs(&rootfs);
+        (dir, rootfs)
+    });
+    path
+}
+
+/// The embedded runtime forks from the test process; tests run one container at a time
+/// so that no other test thread holds a lock the forked child needs.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A fresh container id, unique across test binaries running at once.
+pub fn new_id() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A container spec for `args` on the shared rootfs, in its own cgroup under [`CGROUP_PARENT`].
+pub fn spec_for(id: &str, args: &[&str]) -> ContainerSpec {
+    ContainerSpec {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        rootfs: shared_rootfs().to_path_buf(),
+        readonly_rootfs: true,
+        cgroup_path: Some(format!("/{CGROUP_PARENT}/{id}")),
+        ..Default::default()
+    }
+}
+
+/// A container's bundle and the runtime's state directory, removed on drop.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn bundle(&self, spec: &ContainerSpec) -> PathBuf {
+        let bundle = self.dir.path().join("bundle");
+        let oci = build_spec(spec).expect("build spec");
+        write_bundle(&bundle, &oci).expect("write bundle");
+        bundle
+    }
+}
+
+/// What a finished container left behind.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn pipe() -> (std::fs::File, OwnedFd) {
+    let (read, write) = rustix::pipe::pipe().expect("pipe");
+    (std::fs::File::from(read), write)
+}
+
+/// Runs `spec` to completion: create, start, wait, delete. Output goes through pipes.
+pub fn run(runtime: &dyn Runtime, id: &str, bundle: &Path) -> berth_runtime::Result<Outcome> {
+    let (mut out_r, out_w) = pipe();
+    let (mut err_r, err_w) = pipe();
+    let stdin = std::fs::File::open("/dev/null").expect("open /dev/null");
+    let pid = runtime.create(
+        id,
+        bundle,
+        Stdio::Fds {
+            stdin: stdin.into(),
+            stdout: out_w,
+            stderr: err_w,
+        },
+    )?;
+    let init = InitProcess::open(pid).expect("pidfd of init");
+    runtime.start(id).expect("start");
+    let status = init.wait().expect("wait");
+    runtime.delete(id, false).expect("delete");
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    out_r.read_to_string(&mut stdout).expect("read stdout");
+    err_r.read_to_string(&mut stderr).expect("read stderr");
+    Ok(Outcome {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Builds the bundle for `spec` and runs it, for the common case.
+pub fn run_spec(runtime: &dyn Runtime, work: &Workdir, id: &str, spec: &ContainerSpec) -> Outcome {
+    let bundle = work.bundle(spec);
+    run(runtime, id, &bundle).expect("container runs")
+}
+
+/// The cgroup v1 directories that exist for container `id` under [`CGROUP_PARENT`].
+pub fn cgroup_dirs_of(id: &str) -> Vec<PathBuf> {
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return Vec::new();
+    };
+    controllers
+        .flatten()
+        .map(|c| c.path().join(CGROUP_PARENT).join(id))
+        .filter(|p| p.exists())
+        .collect()
+}
