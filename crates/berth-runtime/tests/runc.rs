@@ -32,6 +32,7 @@ runtime_cases!(runc;
     cap_drop_and_add_change_the_set,
     non_root_user_has_no_effective_capabilities,
     memory_limit_is_in_the_cgroup,
+    oom_score_adj_is_the_containers_alone,
     sigterm_reaches_a_trapping_init,
     sigkill_ends_the_container,
     force_delete_removes_a_running_container,

@@ -3,8 +3,9 @@
 //! `create` forks from the calling process (raw clone3, no atfork handlers), so call it
 //! while the process has a single thread, or while no other thread can hold a lock the
 //! child needs (the allocator's, stdio's). The container's init becomes a direct child of
-//! the caller. libcontainer also marks the caller non-dumpable, and writes the spec's
-//! `oom_score_adj` into the caller itself before forking (children inherit it).
+//! the caller. libcontainer also marks the caller non-dumpable (PR_SET_DUMPABLE 0), and
+//! sets the spec's `oom_score_adj` on the caller before forking; `create` puts the
+//! caller's own score back afterwards.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ use super::failure::classify;
 use super::{ContainerState, Runtime, Status, Stdio};
 use crate::bundle::command_of;
 use crate::error::{Error, Result};
+
+const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
 
 #[derive(Debug, Clone)]
 pub struct Embedded {
@@ -63,11 +66,21 @@ impl Runtime for Embedded {
                 .with_stderr(stderr),
             Stdio::Console(socket) => builder.with_console_socket(Some(socket)),
         };
+        let own_oom_score = std::fs::read_to_string(OOM_SCORE_ADJ).ok();
         let result = builder
             .as_init(bundle)
             .with_systemd(false)
             .with_detach(true)
             .build();
+        // libcontainer applies the container's oom_score_adj to this process so that the
+        // init inherits it; the caller (the monitor) keeps its own.
+        if let Some(score) = own_oom_score {
+            if std::fs::read_to_string(OOM_SCORE_ADJ).ok().as_deref() != Some(score.as_str()) {
+                if let Err(err) = std::fs::write(OOM_SCORE_ADJ, score.trim()) {
+                    tracing::warn!(%err, "could not restore this process's oom_score_adj");
+                }
+            }
+        }
         match result {
             Ok(container) => {
                 container

@@ -6,3 +6,6 @@ mod profile;
 
 pub use default::default_profile;
 pub use profile::{ArchMap, Filter, Profile, Rule, Target};
+
+#[cfg(test)]
+mod tests;

@@ -12,3 +12,6 @@ pub use container::{
     ContainerSpec, Mount, NamespaceMode, Namespaces, Resources, Rlimit, Seccomp, User,
 };
 pub use defaults::{MASKED_PATHS, READONLY_PATHS};
+
+#[cfg(test)]
+mod tests;

@@ -252,6 +252,25 @@ pub fn memory_limit_is_in_the_cgroup(runtime: &dyn Runtime, work: &Workdir) {
     );
 }
 
+pub fn oom_score_adj_is_the_containers_alone(runtime: &dyn Runtime, work: &Workdir) {
+    let own = || std::fs::read_to_string("/proc/self/oom_score_adj").expect("own score");
+    let before = own();
+    let id = new_id();
+    let mut spec = spec_for(&id, &["true"]);
+    spec.oom_score_adj = Some(789);
+    let bundle = work.bundle(&spec);
+    let pid = runtime
+        .create(&id, &bundle, Stdio::null().expect("null stdio"))
+        .expect("create");
+    let init = InitProcess::open(pid).expect("pidfd");
+    let theirs = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).expect("init score");
+    assert_eq!(theirs.trim(), "789");
+    assert_eq!(own(), before, "the caller's score changed");
+    runtime.start(&id).expect("start");
+    assert_eq!(init.wait().expect("wait"), ExitStatus::Exited(0));
+    runtime.delete(&id, false).expect("delete");
+}
+
 pub fn sigterm_reaches_a_trapping_init(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
     let script = "trap 'exit 42' TERM; echo ready; sleep 1000 & wait";
