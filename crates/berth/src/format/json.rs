@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+use crate::format::gotypes::is_map;
+
 /// How to write JSON text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonStyle {
@@ -38,7 +40,7 @@ impl JsonStyle {
 /// Writes `value` as Go would with the given style.
 pub fn to_go_json(value: &Value, style: JsonStyle) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, style, 0);
+    write_value(&mut out, value, style, 0, false);
     out
 }
 
@@ -49,7 +51,8 @@ fn newline(out: &mut String, style: JsonStyle, depth: usize) {
     }
 }
 
-fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) {
+/// `sort_keys`: the value is a Go map, whose keys Go marshals in sorted order.
+fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize, sort_keys: bool) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -62,7 +65,7 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) 
                     out.push(',');
                 }
                 newline(out, style, depth + 1);
-                write_value(out, item, style, depth + 1);
+                write_value(out, item, style, depth + 1, false);
             }
             if !items.is_empty() {
                 newline(out, style, depth);
@@ -71,7 +74,11 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) 
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -81,7 +88,7 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) 
                 if style.indent.is_some() {
                     out.push(' ');
                 }
-                write_value(out, v, style, depth + 1);
+                write_value(out, v, style, depth + 1, is_map(k));
             }
             if !map.is_empty() {
                 newline(out, style, depth);
@@ -169,6 +176,15 @@ mod tests {
                 JsonStyle::TEMPLATE
             ),
             r#""\u2028\u2029\u0001\b\f\u001fé""#
+        );
+    }
+
+    #[test]
+    fn maps_marshal_sorted_and_structs_keep_their_order() {
+        let v = json!({"Tty": false, "Labels": {"b": "2", "a": "1"}, "Env": ["B", "A"]});
+        assert_eq!(
+            to_go_json(&v, JsonStyle::TEMPLATE),
+            r#"{"Tty":false,"Labels":{"a":"1","b":"2"},"Env":["B","A"]}"#
         );
     }
 

@@ -59,12 +59,13 @@ impl ListFormat {
     /// the template run over `headers` (field → column title, e.g. `("ID", "IMAGE ID")`), with
     /// Docker's header functions; a field without a title prints `<no value>`, as in Docker.
     ///
-    /// Rows are Docker's list contexts, which marshal as Go maps: `{{json .}}` prints their
-    /// keys sorted.
+    /// Rows are Docker's list contexts, which marshal themselves as Go maps with `json.Marshal`:
+    /// `{{json .}}` prints their keys sorted and HTML characters escaped (`\u003cnone\u003e`).
+    /// In the header, `{{.Label "com.example.app-name"}}` is titled `app name`, as in Docker.
     pub fn render(&self, rows: &[Value], headers: &[(&str, &str)]) -> Result<String, FormatError> {
         let mut body = String::new();
         for row in rows {
-            body.push_str(&self.template.render(&sorted_keys(row))?);
+            body.push_str(&self.template.render_row(&sorted_keys(row))?);
             body.push('\n');
         }
         if !self.table {
@@ -198,6 +199,34 @@ mod tests {
             .render(&rows, PS_HEADERS)
             .unwrap();
         assert_eq!(out, "{\"ID\":\"x\",\"Labels\":\"\",\"Names\":\"web\"}\n");
+    }
+
+    #[test]
+    fn json_of_a_row_escapes_html_but_json_of_a_field_does_not() {
+        let rows = vec![json!({"Tag": "<none>", "ID": "x"})];
+        let out = ListFormat::new("{{json .}} {{json .Tag}}", "")
+            .unwrap()
+            .render(&rows, &[])
+            .unwrap();
+        assert_eq!(
+            out,
+            "{\"ID\":\"x\",\"Tag\":\"\\u003cnone\\u003e\"} \"<none>\"\n"
+        );
+    }
+
+    #[test]
+    fn label_columns_are_titled_like_docker() {
+        fn label(row: &Value, args: &[Value]) -> Result<Value, String> {
+            let key = args.first().and_then(Value::as_str).unwrap_or_default();
+            Ok(row["LabelMap"].get(key).cloned().unwrap_or(json!("")))
+        }
+        let rows = vec![json!({"ID": "x", "LabelMap": {"com.example.app-name": "web"}})];
+        let out = ListFormat::new("table {{.ID}}\\t{{.Label \"com.example.app-name\"}}", "")
+            .unwrap()
+            .with_method("Label", label)
+            .render(&rows, PS_HEADERS)
+            .unwrap();
+        assert_eq!(out, "CONTAINER ID   app name\nx              web\n");
     }
 
     #[test]

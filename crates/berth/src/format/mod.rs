@@ -16,6 +16,7 @@
 
 mod error;
 mod gofloat;
+mod gotypes;
 mod ids;
 mod inspect;
 mod json;
@@ -35,4 +36,6 @@ pub use status::ContainerState;
 pub use tabwriter::TabWriter;
 pub use template::{Method, Template};
 pub use text::{display_width, ellipsis, go_quote};
-pub use units::{ago, bytes_size, human_duration, human_size, human_size_with_precision};
+pub use units::{
+    ago, bytes_size, go_time_string, human_duration, human_size, human_size_with_precision,
+};

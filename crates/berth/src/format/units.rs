@@ -90,6 +90,22 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("{} ago", human_duration(now - then))
 }
 
+/// Go's `time.Time.String()` of a UTC time, as `CreatedAt` columns print it:
+/// `2024-01-02 03:04:05 +0000 UTC`, with a fraction of a second (trailing zeros dropped) only
+/// when there is one. Docker prints the local zone; berth prints UTC, which is the same on
+/// hosts that run in UTC.
+pub fn go_time_string(t: DateTime<Utc>) -> String {
+    let mut s = t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let nanos = t.timestamp_subsec_nanos();
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    s.push_str(" +0000 UTC");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +201,14 @@ mod tests {
         // Years use truncated hours: 3 years minus a minute is still 2 years.
         assert_eq!(dur(3 * 365 * D - 60), "2 years");
         assert_eq!(dur(3 * 365 * D), "3 years");
+    }
+
+    #[test]
+    fn go_time_string_trims_the_fraction() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(go_time_string(t), "2023-11-14 22:13:20 +0000 UTC");
+        let t = DateTime::from_timestamp(1_700_000_000, 120_000_000).unwrap();
+        assert_eq!(go_time_string(t), "2023-11-14 22:13:20.12 +0000 UTC");
     }
 
     #[test]

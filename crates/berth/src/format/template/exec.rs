@@ -9,6 +9,7 @@ use super::funcs::{self, FuncSet};
 use super::parse::{Cmd, Control, Node, Operand, Pipe};
 use super::value::{typed_field, Val};
 use super::Method;
+use crate::format::json::{to_go_json, JsonStyle};
 use crate::format::FormatError;
 
 /// What a walked list tells its enclosing `range`.
@@ -25,6 +26,10 @@ pub(super) struct Exec<'t, 'd> {
     pub vars: Vec<(String, Val<'d>)>,
     pub out: &'t mut String,
     line: usize,
+    root: &'d Value,
+    /// The root is a row of a Docker list: `{{json .}}` on it goes through the row's own
+    /// `MarshalJSON`, that is `json.Marshal`, which escapes HTML characters.
+    pub row_context: bool,
 }
 
 type Result<T> = std::result::Result<T, FormatError>;
@@ -42,6 +47,8 @@ impl<'t, 'd> Exec<'t, 'd> {
             vars: vec![("$".to_string(), Val::borrowed(root))],
             out,
             line: 1,
+            root,
+            row_context: false,
         }
     }
 
@@ -198,6 +205,9 @@ impl<'t, 'd> Exec<'t, 'd> {
                     args.push(self.arg(op, dot)?);
                 }
                 args.extend(piped);
+                if name == "json" && self.row_context && self.is_root(&args) {
+                    return Ok(Val::str(to_go_json(self.root, JsonStyle::MARSHAL)));
+                }
                 funcs::call(name, args, self.funcs)
                     .map_err(|m| self.err(format!("error calling {name}: {m}")))
             }
@@ -223,6 +233,10 @@ impl<'t, 'd> Exec<'t, 'd> {
                 self.arg(literal, dot)
             }
         }
+    }
+
+    fn is_root(&self, args: &[Val<'d>]) -> bool {
+        matches!(args, [Val::Json(Cow::Borrowed(v))] if std::ptr::eq(*v, self.root))
     }
 
     fn no_args(&self, has_args: bool, what: &str) -> Result<()> {
@@ -310,6 +324,9 @@ impl<'t, 'd> Exec<'t, 'd> {
 
     /// `.name` on a value; `args` are present when the template calls it like a method.
     fn field(&self, receiver: Val<'d>, name: &str, args: Option<Vec<Value>>) -> Result<Val<'d>> {
+        if self.funcs == FuncSet::Header && name == "Label" {
+            return self.header_label(args);
+        }
         let object = match &receiver {
             Val::Missing | Val::NilMap if args.is_none() => return Ok(Val::Missing),
             Val::Json(j) => match j.as_ref() {
@@ -351,6 +368,22 @@ impl<'t, 'd> Exec<'t, 'd> {
             return Err(self.err(format!("{name} is not a method but has arguments")));
         }
         Ok(Val::Missing)
+    }
+}
+
+impl Exec<'_, '_> {
+    /// Docker's `SubHeaderContext.Label`: the title of a `{{.Label "com.example.app-name"}}`
+    /// column is the name's last dotted part with `-` and `_` as spaces (`app name`).
+    fn header_label<'d>(&self, args: Option<Vec<Value>>) -> Result<Val<'d>> {
+        let args = args.unwrap_or_default();
+        let [Value::String(name)] = args.as_slice() else {
+            return Err(self.err(format!(
+                "wrong number of args for Label: want 1 got {}",
+                args.len()
+            )));
+        };
+        let last = name.rsplit('.').next().unwrap_or_default();
+        Ok(Val::str(last.replace(['-', '_'], " ")))
     }
 }
 

@@ -66,6 +66,15 @@ impl Template {
         Ok(out)
     }
 
+    /// Runs the template over one row of a Docker list (see [`ListFormat`](crate::format::ListFormat)).
+    pub(crate) fn render_row(&self, row: &Value) -> Result<String, FormatError> {
+        let mut out = String::new();
+        let mut exec = Exec::new(&self.methods, FuncSet::Rows, row, &mut out);
+        exec.row_context = true;
+        exec.run(&self.nodes, row)?;
+        Ok(out)
+    }
+
     /// Runs the template over a table's header (field name → column title) with Docker's
     /// header functions. Like Docker, a failure keeps what was written before it.
     pub(crate) fn render_header(&self, headers: &Value) -> String {

@@ -68,7 +68,7 @@ fn docker_functions() {
     let c = container();
     assert_eq!(
         render("{{json .Config.Labels}}", &c),
-        r#"{"k2":"v2","k":"v","com.example.x":"y"}"#
+        r#"{"com.example.x":"y","k":"v","k2":"v2"}"#
     );
     assert_eq!(render("{{join .Args \" \"}}", &c), "-c echo hi");
     assert_eq!(render("{{upper .State.Status}}", &c), "RUNNING");

@@ -4,7 +4,7 @@
 //! - a missing map key is Go's invalid value and prints `<no value>`;
 //! - JSON `null` prints `<nil>` (a nil pointer or interface), except under a key that Docker
 //!   types as a slice (`Cmd`, `Env`, ...) or a map (`Labels`, `Volumes`, ...): there it is a
-//!   typed nil and prints `[]` or `map[]` as Go does (see [`nil_kind`]);
+//!   typed nil and prints `[]` or `map[]` as Go does (see `gotypes`);
 //! - objects print as Go maps, `map[k:v k2:v2]` with sorted keys (Go would print a struct as
 //!   `{v v2}`; Docker's list contexts and the raw inspect fallback are maps);
 //! - numbers print as their JSON text, and integral floats as integers.
@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
+
+use crate::format::gotypes::{nil_kind, sorted, NilKind};
 
 /// A value during template execution.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,89 +99,15 @@ impl<'a> Val<'a> {
     }
 }
 
-/// What a JSON `null` under this key stands for in Docker's Go types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NilKind {
-    Slice,
-    Map,
-    Pointer,
-}
-
-/// Docker's API types have nil slices and maps under these field names; elsewhere a `null` is a
-/// nil pointer. Keyed by field name alone: the names mean the same thing across Docker's types.
-pub(crate) fn nil_kind(key: &str) -> NilKind {
-    const SLICES: &[&str] = &[
-        "Aliases",
-        "Args",
-        "Binds",
-        "BlkioDeviceReadBps",
-        "BlkioDeviceReadIOps",
-        "BlkioDeviceWriteBps",
-        "BlkioDeviceWriteIOps",
-        "BlkioWeightDevice",
-        "CapAdd",
-        "CapDrop",
-        "Cmd",
-        "DNSNames",
-        "DeviceCgroupRules",
-        "DeviceRequests",
-        "Devices",
-        "Dns",
-        "DnsOptions",
-        "DnsSearch",
-        "Entrypoint",
-        "Env",
-        "ExecIDs",
-        "ExtraHosts",
-        "GroupAdd",
-        "Layers",
-        "Links",
-        "MaskedPaths",
-        "Mounts",
-        "Names",
-        "OnBuild",
-        "ReadonlyPaths",
-        "RepoDigests",
-        "RepoTags",
-        "SecurityOpt",
-        "Shell",
-        "Test",
-        "Ulimits",
-        "VolumesFrom",
-    ];
-    const MAPS: &[&str] = &[
-        "Annotations",
-        "Data",
-        "DriverOpts",
-        "ExposedPorts",
-        "Labels",
-        "Networks",
-        "Options",
-        "Ports",
-        "StorageOpt",
-        "Sysctls",
-        "Tmpfs",
-        "Volumes",
-    ];
-    if SLICES.contains(&key) {
-        NilKind::Slice
-    } else if MAPS.contains(&key) {
-        NilKind::Map
-    } else {
-        NilKind::Pointer
-    }
-}
-
 /// The value found under `key` of an object, with `null` typed by the key's name.
+/// A map-typed object comes out with sorted keys, as Go's maps iterate and marshal.
 pub(crate) fn typed_field<'a>(key: &str, v: &'a Value) -> Val<'a> {
-    if v.is_null() {
-        match nil_kind(key) {
-            NilKind::Slice => return Val::NilSlice,
-            NilKind::Map => return Val::NilMap,
-            NilKind::Pointer => {}
-        }
+    match (nil_kind(key), v) {
+        (NilKind::Slice, Value::Null) => Val::NilSlice,
+        (NilKind::Map, Value::Null) => Val::NilMap,
+        (NilKind::Map, Value::Object(map)) => Val::owned(Value::Object(sorted(map))),
+        _ => Val::borrowed(v),
     }
-    Val::borrowed(v)
 }
 
 /// Go's `fmt.Sprint` of a JSON value.
