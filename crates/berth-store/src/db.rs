@@ -1,0 +1,110 @@
+//! The metadata database: one SQLite file in WAL mode, shared by every berth process on the
+//! store. Writers take `BEGIN IMMEDIATE` so concurrent commands queue on the busy timeout
+//! instead of failing with "database is locked".
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::Result;
+
+/// Schema steps; `user_version` records how many have been applied. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: images, layers, tags
+    "CREATE TABLE layers (
+        chain_id TEXT PRIMARY KEY,
+        diff_id TEXT NOT NULL,
+        parent TEXT REFERENCES layers(chain_id),
+        size INTEGER NOT NULL,
+        blob_digest TEXT,
+        blob_media_type TEXT,
+        blob_size INTEGER,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX layers_parent ON layers(parent);
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        top_layer TEXT REFERENCES layers(chain_id),
+        parent TEXT,
+        created TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        last_tag_time TEXT,
+        added TEXT NOT NULL,
+        manifest_digest TEXT
+    );
+    CREATE INDEX images_top_layer ON images(top_layer);
+    CREATE TABLE tags (
+        name TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id)
+    );
+    CREATE INDEX tags_image ON tags(image_id);
+    CREATE TABLE repo_digests (
+        name TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id)
+    );
+    CREATE INDEX repo_digests_image ON repo_digests(image_id);",
+];
+
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path)?;
+        // Many berth processes share the file; waiting is right, failing is not.
+        conn.busy_timeout(Duration::from_secs(120))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL + NORMAL survives a killed process; blobs are fsynced before rows name them.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let db = Db {
+            conn: Mutex::new(conn),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let current: usize =
+            self.read(|tx| Ok(tx.pragma_query_value(None, "user_version", |r| r.get(0))?))?;
+        if current >= MIGRATIONS.len() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            // Re-read inside the write lock: another process may have migrated meanwhile.
+            let v: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for m in &MIGRATIONS[v.min(MIGRATIONS.len())..] {
+                tx.execute_batch(m)?;
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+            Ok(())
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable: SQLite rolls back the
+        // open transaction when it is dropped.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&tx)?;
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a write transaction; it commits only if `f` succeeds.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,158 @@
+//! Command-line parsing and dispatch. Each command group lives in its own module; each
+//! command parses its flags, calls one engine method, and formats the result as Docker does.
+
+mod error;
+mod image;
+mod output;
+mod system;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use berth_engine::{Engine, EngineOptions};
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    about = "A fast, safe, Docker-compatible container engine",
+    version,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Root of the store (images, layers, containers)
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_ROOT",
+        default_value = "/var/lib/berth"
+    )]
+    root: PathBuf,
+    /// Directory for runtime state (monitor sockets, pids)
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_RUNROOT",
+        default_value = "/run/berth"
+    )]
+    runroot: PathBuf,
+    /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
+    #[arg(short = 'l', long, global = true, default_value = "info")]
+    log_level: LogLevel,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images
+    Images(image::ListArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(image::ImportArgs),
+    /// Return low-level information on Docker objects
+    Inspect(image::InspectArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(image::TagArgs),
+    /// Remove one or more images
+    Rmi(image::RemoveArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(image::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(image::LoadArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Show the berth version information
+    Version(system::VersionArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+}
+
+/// Runs the command line and turns the outcome into Docker's exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.log_level);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            e.print();
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn init_logging(level: LogLevel) {
+    let filter = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error | LogLevel::Fatal => "error",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time()
+        .init();
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let engine = || {
+        Engine::open(EngineOptions {
+            root: cli.root.clone(),
+            runroot: cli.runroot.clone(),
+        })
+        .map_err(CliError::from)
+    };
+    match cli.command {
+        Command::Image(c) => image::run(c, &engine()?),
+        Command::Images(a) => image::list(a, &engine()?),
+        Command::Import(a) => image::import(a, &engine()?),
+        Command::Inspect(a) => image::inspect(a, &engine()?),
+        Command::Tag(a) => image::tag(a, &engine()?),
+        Command::Rmi(a) => image::remove(a, &engine()?),
+        Command::History(a) => image::history(a, &engine()?),
+        Command::Save(a) => image::save(a, &engine()?),
+        Command::Load(a) => image::load(a, &engine()?),
+        Command::System(c) => system::run(c, &engine()?),
+        Command::Version(a) => system::version(a, engine().ok().as_ref()),
+        Command::Info(a) => system::info(a, &engine()?),
+    }
+}
+
+/// Asks Docker's confirmation question on the terminal; anything but y/yes declines.
+fn confirm(warning: &str) -> Result<bool, CliError> {
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim().to_ascii_lowercase();
+    Ok(answer == "y" || answer == "yes")
+}
