@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
 
-use berth::format::{ago, display_id, ellipsis, human_size};
+use berth::format::{ago, display_id, ellipsis, go_time_string, human_size};
 use berth_engine::image::{
     ImageFilter, ImageSummary, ImportOptions, ListOptions, RemoveEvent, SaveFormat,
 };
@@ -15,7 +15,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::output::{from_unix, go_time_string, print_inspect, print_list, write_stdout};
+use super::output::{from_unix, print_inspect, print_list, write_stdout};
 use super::CliError;
 
 #[derive(Subcommand)]

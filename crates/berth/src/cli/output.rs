@@ -66,8 +66,3 @@ fn template_error(e: berth::format::FormatError) -> CliError {
 pub fn from_unix(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
-
-/// Go's `time.Time.String()` for a UTC time: `2024-01-02 03:04:05 +0000 UTC`.
-pub fn go_time_string(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()
-}
