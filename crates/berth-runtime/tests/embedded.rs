@@ -26,6 +26,7 @@ runtime_cases!(Embedded::new;
     sigterm_reaches_a_trapping_init,
     sigkill_ends_the_container,
     force_delete_removes_a_running_container,
+    unknown_containers_are_reported_as_such,
     tmpfs_and_bind_mounts_are_visible,
     terminal_is_a_pty_from_the_console_socket,
 );

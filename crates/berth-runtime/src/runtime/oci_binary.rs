@@ -47,6 +47,7 @@ impl OciBinary {
 
     /// Runs one subcommand that prints nothing of interest; failure carries its log.
     fn run(&self, action: &'static str, id: &str, args: &[&OsStr]) -> Result<()> {
+        self.check_state_dir(id)?;
         let output = self
             .command(id)
             .args(args)
@@ -58,11 +59,20 @@ impl OciBinary {
             return Ok(());
         }
         let message = error_text(&log, &output.stderr);
-        if message.contains("does not exist") || message.contains("not found") && action != "create"
-        {
+        // runc and crun both say "container does not exist" for an unknown id.
+        if message.contains("does not exist") {
             return Err(Error::NoSuchContainer(id.to_string()));
         }
         Err(Error::Runtime { action, message })
+    }
+
+    /// Without its state directory runc fails silently, and no container can exist.
+    fn check_state_dir(&self, id: &str) -> Result<()> {
+        if self.state_dir.is_dir() {
+            Ok(())
+        } else {
+            Err(Error::NoSuchContainer(id.to_string()))
+        }
     }
 
     /// Reads and removes the log of the last call.
@@ -153,6 +163,7 @@ impl Runtime for OciBinary {
     }
 
     fn state(&self, id: &str) -> Result<ContainerState> {
+        self.check_state_dir(id)?;
         let output = self
             .command(id)
             .arg("state")

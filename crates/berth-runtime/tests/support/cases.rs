@@ -13,20 +13,20 @@ const DOCKER_CAP_EFF: &str = "00000000a80425fb";
 
 pub fn true_exits_zero(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let out = run_spec(runtime, work, &id, &spec_for(&id, &["true"]));
+    let out = run_spec(runtime, work, &id, &work.spec(&id, &["true"]));
     assert_eq!(out.status, ExitStatus::Exited(0));
 }
 
 pub fn exit_code_is_reported(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let out = run_spec(runtime, work, &id, &spec_for(&id, &["sh", "-c", "exit 3"]));
+    let out = run_spec(runtime, work, &id, &work.spec(&id, &["sh", "-c", "exit 3"]));
     assert_eq!(out.status, ExitStatus::Exited(3));
     assert_eq!(out.status.code(), 3);
 }
 
 pub fn stdout_and_stderr_reach_the_given_fds(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let spec = spec_for(&id, &["sh", "-c", "echo to-out; echo to-err >&2"]);
+    let spec = work.spec(&id, &["sh", "-c", "echo to-out; echo to-err >&2"]);
     let out = run_spec(runtime, work, &id, &spec);
     assert_eq!(out.stdout, "to-out\n");
     assert_eq!(out.stderr, "to-err\n");
@@ -34,7 +34,7 @@ pub fn stdout_and_stderr_reach_the_given_fds(runtime: &dyn Runtime, work: &Workd
 
 pub fn environment_and_cwd_are_applied(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(&id, &["sh", "-c", "echo $GREETING; pwd"]);
+    let mut spec = work.spec(&id, &["sh", "-c", "echo $GREETING; pwd"]);
     spec.env = vec!["GREETING=hello".into()];
     spec.cwd = "/etc".into();
     let out = run_spec(runtime, work, &id, &spec);
@@ -43,7 +43,7 @@ pub fn environment_and_cwd_are_applied(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn missing_command_is_not_found(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let bundle = work.bundle(&spec_for(&id, &["no-such-command"]));
+    let bundle = work.bundle(&work.spec(&id, &["no-such-command"]));
     let err = run(runtime, &id, &bundle).expect_err("a missing command cannot start");
     assert!(matches!(err, Error::CommandNotFound { .. }), "got {err:?}");
     assert_eq!(err.docker_exit_code(), 127);
@@ -61,14 +61,14 @@ pub fn missing_command_is_not_found(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn missing_absolute_command_is_not_found(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let bundle = work.bundle(&spec_for(&id, &["/bin/no-such-command"]));
+    let bundle = work.bundle(&work.spec(&id, &["/bin/no-such-command"]));
     let err = run(runtime, &id, &bundle).expect_err("a missing command cannot start");
     assert_eq!(err.docker_exit_code(), 127, "got {err:?}");
 }
 
 pub fn non_executable_command_is_permission_denied(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let bundle = work.bundle(&spec_for(&id, &["/etc/passwd"]));
+    let bundle = work.bundle(&work.spec(&id, &["/etc/passwd"]));
     let err = run(runtime, &id, &bundle).expect_err("a non-executable file cannot start");
     assert!(
         matches!(err, Error::CommandNotExecutable { .. }),
@@ -83,7 +83,7 @@ pub fn default_profile_refuses_namespaces_and_mounts(runtime: &dyn Runtime, work
         &["mount", "-t", "tmpfs", "x", "/mnt"][..],
     ] {
         let id = new_id();
-        let out = run_spec(runtime, work, &id, &spec_for(&id, args));
+        let out = run_spec(runtime, work, &id, &work.spec(&id, args));
         assert_ne!(
             out.status,
             ExitStatus::Exited(0),
@@ -105,7 +105,7 @@ pub fn privileged_allows_namespaces_and_mounts(runtime: &dyn Runtime, work: &Wor
         &["mount", "-t", "tmpfs", "x", "/mnt"][..],
     ] {
         let id = new_id();
-        let mut spec = spec_for(&id, args);
+        let mut spec = work.spec(&id, args);
         spec.privileged = true;
         let out = run_spec(runtime, work, &id, &spec);
         assert_eq!(
@@ -119,7 +119,7 @@ pub fn privileged_allows_namespaces_and_mounts(runtime: &dyn Runtime, work: &Wor
 
 pub fn unconfined_seccomp_with_sys_admin_allows_mount(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(&id, &["mount", "-t", "tmpfs", "x", "/mnt"]);
+    let mut spec = work.spec(&id, &["mount", "-t", "tmpfs", "x", "/mnt"]);
     spec.seccomp = Seccomp::Unconfined;
     spec.cap_add = vec!["SYS_ADMIN".into()];
     let out = run_spec(runtime, work, &id, &spec);
@@ -133,7 +133,7 @@ pub fn masked_paths_are_hidden(runtime: &dyn Runtime, work: &Workdir) {
     let script = "for f in /proc/keys /proc/timer_list; do test -c $f && echo masked $f; done; \
                   ls -A /sys/firmware | wc -l";
     let id = new_id();
-    let out = run_spec(runtime, work, &id, &spec_for(&id, &["sh", "-c", script]));
+    let out = run_spec(runtime, work, &id, &work.spec(&id, &["sh", "-c", script]));
     assert_eq!(
         out.stdout, "masked /proc/keys\nmasked /proc/timer_list\n0\n",
         "stderr {:?}",
@@ -142,7 +142,7 @@ pub fn masked_paths_are_hidden(runtime: &dyn Runtime, work: &Workdir) {
 
     // Privileged containers see them as they are.
     let id = new_id();
-    let mut spec = spec_for(&id, &["sh", "-c", script]);
+    let mut spec = work.spec(&id, &["sh", "-c", script]);
     spec.privileged = true;
     let out = run_spec(runtime, work, &id, &spec);
     assert!(!out.stdout.contains("masked"), "stdout {:?}", out.stdout);
@@ -156,7 +156,7 @@ pub fn masked_paths_are_hidden(runtime: &dyn Runtime, work: &Workdir) {
 pub fn proc_sys_is_read_only(runtime: &dyn Runtime, work: &Workdir) {
     let script = "echo berth > /proc/sys/kernel/hostname";
     let id = new_id();
-    let out = run_spec(runtime, work, &id, &spec_for(&id, &["sh", "-c", script]));
+    let out = run_spec(runtime, work, &id, &work.spec(&id, &["sh", "-c", script]));
     assert_ne!(out.status, ExitStatus::Exited(0));
     assert!(
         out.stderr.contains("Read-only file system"),
@@ -166,7 +166,7 @@ pub fn proc_sys_is_read_only(runtime: &dyn Runtime, work: &Workdir) {
 
     // The same write is fine when /proc/sys is writable (privileged; own UTS namespace).
     let id = new_id();
-    let mut spec = spec_for(&id, &["sh", "-c", &format!("{script} && hostname")]);
+    let mut spec = work.spec(&id, &["sh", "-c", &format!("{script} && hostname")]);
     spec.privileged = true;
     let out = run_spec(runtime, work, &id, &spec);
     assert_eq!(out.stdout, "berth\n", "stderr {:?}", out.stderr);
@@ -178,7 +178,7 @@ pub fn capabilities_are_dockers_default(runtime: &dyn Runtime, work: &Workdir) {
         runtime,
         work,
         &id,
-        &spec_for(&id, &["grep", "Cap", "/proc/self/status"]),
+        &work.spec(&id, &["grep", "Cap", "/proc/self/status"]),
     );
     let line = |name: &str| {
         out.stdout
@@ -196,7 +196,7 @@ pub fn capabilities_are_dockers_default(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn cap_drop_and_add_change_the_set(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(&id, &["grep", "CapEff", "/proc/self/status"]);
+    let mut spec = work.spec(&id, &["grep", "CapEff", "/proc/self/status"]);
     spec.cap_drop = vec!["NET_RAW".into()];
     spec.cap_add = vec!["CAP_NET_ADMIN".into()];
     let out = run_spec(runtime, work, &id, &spec);
@@ -207,7 +207,7 @@ pub fn cap_drop_and_add_change_the_set(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn non_root_user_has_no_effective_capabilities(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(
+    let mut spec = work.spec(
         &id,
         &["sh", "-c", "id -u; id -g; grep CapEff /proc/self/status"],
     );
@@ -223,7 +223,7 @@ pub fn non_root_user_has_no_effective_capabilities(runtime: &dyn Runtime, work: 
 
 pub fn memory_limit_is_in_the_cgroup(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(&id, &["true"]);
+    let mut spec = work.spec(&id, &["true"]);
     spec.resources.memory = Some(64 * 1024 * 1024);
     spec.resources.pids_limit = Some(50);
     let bundle = work.bundle(&spec);
@@ -256,7 +256,7 @@ pub fn oom_score_adj_is_the_containers_alone(runtime: &dyn Runtime, work: &Workd
     let own = || std::fs::read_to_string("/proc/self/oom_score_adj").expect("own score");
     let before = own();
     let id = new_id();
-    let mut spec = spec_for(&id, &["true"]);
+    let mut spec = work.spec(&id, &["true"]);
     spec.oom_score_adj = Some(789);
     let bundle = work.bundle(&spec);
     let pid = runtime
@@ -274,7 +274,7 @@ pub fn oom_score_adj_is_the_containers_alone(runtime: &dyn Runtime, work: &Workd
 pub fn sigterm_reaches_a_trapping_init(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
     let script = "trap 'exit 42' TERM; echo ready; sleep 1000 & wait";
-    let bundle = work.bundle(&spec_for(&id, &["sh", "-c", script]));
+    let bundle = work.bundle(&work.spec(&id, &["sh", "-c", script]));
     let (out_r, out_w) = pipe();
     let null = || {
         std::fs::File::open("/dev/null")
@@ -303,7 +303,7 @@ pub fn sigterm_reaches_a_trapping_init(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn sigkill_ends_the_container(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let bundle = work.bundle(&spec_for(&id, &["sleep", "1000"]));
+    let bundle = work.bundle(&work.spec(&id, &["sleep", "1000"]));
     let pid = runtime
         .create(&id, &bundle, Stdio::null().expect("null stdio"))
         .expect("create");
@@ -328,7 +328,7 @@ pub fn sigkill_ends_the_container(runtime: &dyn Runtime, work: &Workdir) {
 
 pub fn force_delete_removes_a_running_container(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let bundle = work.bundle(&spec_for(&id, &["sleep", "1000"]));
+    let bundle = work.bundle(&work.spec(&id, &["sleep", "1000"]));
     let pid = runtime
         .create(&id, &bundle, Stdio::null().expect("null stdio"))
         .expect("create");
@@ -351,12 +351,26 @@ pub fn force_delete_removes_a_running_container(runtime: &dyn Runtime, work: &Wo
     );
 }
 
+pub fn unknown_containers_are_reported_as_such(runtime: &dyn Runtime, _work: &Workdir) {
+    let id = new_id();
+    assert!(matches!(runtime.state(&id), Err(Error::NoSuchContainer(_))));
+    assert!(matches!(runtime.start(&id), Err(Error::NoSuchContainer(_))));
+    assert!(matches!(
+        runtime.kill(&id, libc::SIGTERM, false),
+        Err(Error::NoSuchContainer(_))
+    ));
+    assert!(matches!(
+        runtime.delete(&id, true),
+        Err(Error::NoSuchContainer(_))
+    ));
+}
+
 pub fn tmpfs_and_bind_mounts_are_visible(runtime: &dyn Runtime, work: &Workdir) {
     let host_dir = work.dir.path().join("shared");
     std::fs::create_dir_all(&host_dir).expect("mkdir");
     std::fs::write(host_dir.join("greeting"), "from the host\n").expect("write");
     let id = new_id();
-    let mut spec = spec_for(
+    let mut spec = work.spec(
         &id,
         &[
             "sh",
@@ -387,7 +401,7 @@ pub fn tmpfs_and_bind_mounts_are_visible(runtime: &dyn Runtime, work: &Workdir) 
 
 pub fn terminal_is_a_pty_from_the_console_socket(runtime: &dyn Runtime, work: &Workdir) {
     let id = new_id();
-    let mut spec = spec_for(&id, &["sh", "-c", "tty; stty size; echo $TERM"]);
+    let mut spec = work.spec(&id, &["sh", "-c", "tty; stty size; echo $TERM"]);
     spec.terminal = true;
     let bundle = work.bundle(&spec);
     let socket = berth_runtime::ConsoleSocket::bind(work.dir.path().join("console.sock"))

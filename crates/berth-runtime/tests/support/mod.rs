@@ -10,7 +10,7 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 use berth_runtime::{
     build_spec, write_bundle, ContainerSpec, ExitStatus, InitProcess, Runtime, Stdio,
@@ -20,19 +20,6 @@ pub use rootfs::make_busybox_rootfs;
 
 /// The parent cgroup of all test containers.
 pub const CGROUP_PARENT: &str = "berth-test";
-
-/// One rootfs for the whole test binary: containers only read it (tests that write use
-/// tmpfs), so sharing it is safe.
-pub fn shared_rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = ROOTFS.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let rootfs = dir.path().join("rootfs");
-        make_busybox_rootfs(&rootfs);
-        (dir, rootfs)
-    });
-    path
-}
 
 /// The embedded runtime forks from the test process; tests run one container at a time
 /// so that no other test thread holds a lock the forked child needs.
@@ -51,26 +38,31 @@ pub fn new_id() -> String {
     )
 }
 
-/// A container spec for `args` on the shared rootfs, in its own cgroup under [`CGROUP_PARENT`].
-pub fn spec_for(id: &str, args: &[&str]) -> ContainerSpec {
-    ContainerSpec {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        rootfs: shared_rootfs().to_path_buf(),
-        readonly_rootfs: true,
-        cgroup_path: Some(format!("/{CGROUP_PARENT}/{id}")),
-        ..Default::default()
-    }
-}
-
-/// A container's bundle and the runtime's state directory, removed on drop.
+/// A test's busybox rootfs, bundle and runtime state directory, removed on drop.
 pub struct Workdir {
     pub dir: tempfile::TempDir,
 }
 
 impl Workdir {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
+        let dir = tempfile::tempdir().expect("tempdir");
+        make_busybox_rootfs(&dir.path().join("rootfs"));
+        Self { dir }
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+
+    /// A container spec for `args` on this rootfs (read-only: tests that write use
+    /// tmpfs), in its own cgroup under [`CGROUP_PARENT`].
+    pub fn spec(&self, id: &str, args: &[&str]) -> ContainerSpec {
+        ContainerSpec {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            rootfs: self.rootfs(),
+            readonly_rootfs: true,
+            cgroup_path: Some(format!("/{CGROUP_PARENT}/{id}")),
+            ..Default::default()
         }
     }
 
