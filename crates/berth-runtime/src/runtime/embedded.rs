@@ -55,7 +55,7 @@ impl Runtime for Embedded {
             .with_root_path(&self.state_dir)
             .map_err(|err| runtime_error("create", err))?
             .with_executor(CommandExecutor);
-        let builder = match stdio {
+        let builder = match stdio.lifted()? {
             Stdio::Fds {
                 stdin,
                 stdout,

@@ -10,7 +10,7 @@ mod executor;
 mod failure;
 mod oci_binary;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -49,6 +49,33 @@ impl Stdio {
             stdin: open()?,
             stdout: open()?,
             stderr: open()?,
+        })
+    }
+}
+
+impl Stdio {
+    /// Moves the fds above 2. Runtimes install them with dup2 onto 0, 1, 2 in turn, so a
+    /// given fd that already is 0, 1 or 2 (as in a monitor that closed its own stdio)
+    /// would be overwritten before its turn.
+    pub(crate) fn lifted(self) -> Result<Self> {
+        let lift = |fd: OwnedFd| -> Result<OwnedFd> {
+            if fd.as_raw_fd() > 2 {
+                return Ok(fd);
+            }
+            rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+                .map_err(|e| Error::io("moving a stdio fd above 2", e.into()))
+        };
+        Ok(match self {
+            Stdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => Stdio::Fds {
+                stdin: lift(stdin)?,
+                stdout: lift(stdout)?,
+                stderr: lift(stderr)?,
+            },
+            console => console,
         })
     }
 }

@@ -98,7 +98,7 @@ impl Runtime for OciBinary {
         // runc hands its own stdio to the container's init, so the container's fds are
         // given to runc as its stdio. Its error text then goes to the container's stderr
         // too; the log file gets a copy to read back.
-        match stdio {
+        match stdio.lifted()? {
             Stdio::Fds {
                 stdin,
                 stdout,
