@@ -32,21 +32,22 @@ impl Compression {
     }
 }
 
-/// Returns a reader of the uncompressed tar in `r`, whatever its compression.
-pub fn decompress<'a, R: Read + 'a>(r: R) -> Result<Box<dyn Read + 'a>> {
+/// Returns a reader of the uncompressed tar in `r`, whatever its compression. The reader is
+/// `Send`, so a pull can decode on another thread than the one that downloads.
+pub fn decompress<'a, R: Read + Send + 'a>(r: R) -> Result<Box<dyn Read + Send + 'a>> {
     decompress_detected(r).map(|(_, reader)| reader)
 }
 
 /// Like [`decompress`], also telling which compression was found.
-pub fn decompress_detected<'a, R: Read + 'a>(
+pub fn decompress_detected<'a, R: Read + Send + 'a>(
     mut r: R,
-) -> Result<(Compression, Box<dyn Read + 'a>)> {
+) -> Result<(Compression, Box<dyn Read + Send + 'a>)> {
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut r, &mut magic).map_err(ArchiveError::Read)?;
     let kind = Compression::detect(&magic[..n]);
     // The peeked bytes go back in front of the stream.
     let stream = Cursor::new(magic).take(n as u64).chain(r);
-    let reader: Box<dyn Read + 'a> = match kind {
+    let reader: Box<dyn Read + Send + 'a> = match kind {
         Compression::None => Box::new(stream),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(INPUT_BUF, stream),

@@ -55,6 +55,9 @@ pub struct UnpackStats {
 /// outside `dest` is ever created or changed. On any error `dest` is left half-written; the caller
 /// removes it.
 ///
+/// `dest` is meant to be empty. Whatever it holds is treated like earlier entries of the tar: a
+/// symlink in it is replaced or refused, never followed.
+///
 /// The reader is read to its very end, past the tar's end marker, so a digest computed over it
 /// covers the whole stream.
 pub fn unpack_layer<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<UnpackStats> {
@@ -102,11 +105,16 @@ impl Target<'_> {
 
 impl Layer<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
-        let kind = entry.header().entry_type();
+        let mut kind = entry.header().entry_type();
         if kind.is_pax_global_extensions() {
             return Ok(());
         }
         let raw = entry.path_bytes().into_owned();
+        // Pre-POSIX tars mark directories only by a trailing slash; Go's reader, and so Docker,
+        // reads them as directories.
+        if kind == EntryType::Regular && raw.ends_with(b"/") {
+            kind = EntryType::Directory;
+        }
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let path = RelPath::parse(&raw).map_err(|e| match e {
             name::NameError::Escapes => ArchiveError::escape(&shown, EscapeReason::OutsideRoot),

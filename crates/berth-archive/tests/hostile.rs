@@ -354,7 +354,12 @@ fn any_combination_of_dots_and_slashes_stays_inside_or_is_refused() {
             Ok(_) => {
                 assert!(!escapes, "{name:?} was unpacked");
                 let landed = sb.dest().join(clean.join("/"));
-                assert_eq!(fs::read(&landed).unwrap(), b"payload", "{name:?}");
+                if name.ends_with('/') {
+                    // An old-style tar marks directories by the slash alone.
+                    assert!(fs::symlink_metadata(&landed).unwrap().is_dir(), "{name:?}");
+                } else {
+                    assert_eq!(fs::read(&landed).unwrap(), b"payload", "{name:?}");
+                }
             }
         }
     }

@@ -536,3 +536,19 @@ fn unsupported_entry_types_and_bad_hardlinks_are_clear_errors() {
     let err = sb.unpack(&tar).unwrap_err().to_string();
     assert_eq!(err, r#"invalid tar entry "f/x": "f" is not a directory"#);
 }
+
+#[test]
+fn a_pre_posix_directory_marked_by_a_slash_is_a_directory() {
+    let tar = RawTar::new()
+        .entry(Raw {
+            mode: 0o700,
+            ..Raw::new("old/", EntryType::Regular)
+        })
+        .file("old/f", b"f")
+        .finish();
+    let sb = Sandbox::new();
+    sb.unpack(&tar).unwrap();
+    let md = fs::symlink_metadata(sb.dest().join("old")).unwrap();
+    assert!(md.is_dir());
+    assert_eq!(md.mode() & 0o7777, 0o700);
+}
