@@ -1,15 +1,18 @@
 //! Unpacking a layer tar into a directory in overlayfs lowerdir form.
 
-use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+mod create;
+mod hardlink;
+
+use std::io::{self, BufReader, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{self as rfs, FileType, Mode, Timestamps};
 use rustix::io::Errno;
 use tar::EntryType;
 
-use crate::dirfd::{self, FileStat};
+use self::create::Target;
+use crate::dirfd;
 use crate::error::{ArchiveError, EscapeReason, Result};
 use crate::header::EntryMeta;
 use crate::name::{self, RelPath};
@@ -89,20 +92,6 @@ struct Layer<'o> {
     buf: Vec<u8>,
 }
 
-/// An entry being unpacked: where it goes and how to name it in errors.
-struct Target<'a> {
-    shown: &'a str,
-    path: &'a RelPath,
-    dir: BorrowedFd<'a>,
-    name: &'a [u8],
-}
-
-impl Target<'_> {
-    fn io(&self, op: &'static str) -> impl FnOnce(Errno) -> ArchiveError + '_ {
-        move |e| ArchiveError::io(op, self.shown, e)
-    }
-}
-
 impl Layer<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
         let mut kind = entry.header().entry_type();
@@ -153,13 +142,13 @@ impl Layer<'_> {
         match kind {
             EntryType::Directory => {
                 let replaced_whiteout = self.clear(&target, true)?;
-                self.make_dir(&target, &meta, replaced_whiteout)?;
+                create::make_dir(&target, &meta, replaced_whiteout)?;
                 self.dir_times.push((path.clone(), meta.times.clone()));
             }
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 self.clear(&target, false)?;
                 let expected = (kind != EntryType::GNUSparse).then(|| entry.size());
-                let written = self.write_file(&target, entry, &meta, expected)?;
+                let written = create::write_file(&mut self.buf, &target, entry, &meta, expected)?;
                 self.stats.size += written;
             }
             EntryType::Symlink => {
@@ -178,7 +167,7 @@ impl Layer<'_> {
                     ));
                 }
                 self.clear(&target, false)?;
-                make_symlink(&target, &link, &meta)?;
+                create::make_symlink(&target, &link, &meta)?;
             }
             EntryType::Link => {
                 if let Some((link_dir, link_name)) = link_target {
@@ -187,7 +176,7 @@ impl Layer<'_> {
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 self.clear(&target, false)?;
-                make_node(&target, kind, &meta)?;
+                create::make_node(&target, kind, &meta)?;
             }
             other => {
                 return Err(ArchiveError::invalid(
@@ -214,7 +203,7 @@ impl Layer<'_> {
                 "the layer root must be a directory",
             ));
         }
-        set_fd_meta(self.parents.root(), meta, shown)?;
+        create::set_fd_meta(self.parents.root(), meta, shown)?;
         self.dir_times
             .push((RelPath::default(), meta.times.clone()));
         Ok(())
@@ -271,133 +260,6 @@ impl Layer<'_> {
         Ok(self.opts.overlay_whiteouts && st.is_whiteout())
     }
 
-    fn make_dir(&mut self, target: &Target<'_>, meta: &EntryMeta, opaque: bool) -> Result<()> {
-        match rfs::mkdirat(target.dir, target.name, Mode::from_raw_mode(0o700)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(target.io("creating")(e)),
-        }
-        let fd = dirfd::open_child_dir(target.dir, target.name).map_err(target.io("opening"))?;
-        set_fd_meta(fd.as_fd(), meta, target.shown)?;
-        if opaque {
-            // The layer deleted this directory of the layers below and made a new one.
-            dirfd::set_xattr_fd(fd.as_fd(), OPAQUE_XATTR.as_bytes(), b"y")
-                .map_err(target.io("marking opaque"))?;
-        }
-        Ok(())
-    }
-
-    fn write_file<R: Read>(
-        &mut self,
-        target: &Target<'_>,
-        data: &mut R,
-        meta: &EntryMeta,
-        expected: Option<u64>,
-    ) -> Result<u64> {
-        let fd = dirfd::create_file(target.dir, target.name).map_err(target.io("creating"))?;
-        let mut file = File::from(fd);
-        let mut written: u64 = 0;
-        loop {
-            let n = match data.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ArchiveError::Read(e)),
-            };
-            file.write_all(&self.buf[..n])
-                .map_err(|e| ArchiveError::io("writing", target.shown, e))?;
-            written += n as u64;
-        }
-        if expected.is_some_and(|size| size != written) {
-            return Err(ArchiveError::Read(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("the tar stream ends inside {:?}", target.shown),
-            )));
-        }
-        set_fd_meta(file.as_fd(), meta, target.shown)?;
-        dirfd::set_times_fd(file.as_fd(), &meta.times)
-            .map_err(target.io("setting the times of"))?;
-        Ok(written)
-    }
-
-    /// Checks a hardlink's target and opens the directory holding it.
-    fn hardlink_target<R: Read>(
-        &mut self,
-        entry: &tar::Entry<'_, R>,
-        shown: &str,
-    ) -> Result<(OwnedFd, Vec<u8>)> {
-        let raw = entry
-            .link_name_bytes()
-            .map(|l| l.into_owned())
-            .unwrap_or_default();
-        let target_shown = String::from_utf8_lossy(&raw).into_owned();
-        let target = match RelPath::parse(&raw) {
-            Ok(t) => t,
-            Err(name::NameError::Escapes) => {
-                return Err(ArchiveError::escape(
-                    shown,
-                    EscapeReason::HardlinkOutsideRoot {
-                        target: target_shown,
-                    },
-                ))
-            }
-            Err(e) => return Err(ArchiveError::invalid(shown, e.describe())),
-        };
-        let Some((dir, name)) = target.split_last() else {
-            return Err(ArchiveError::invalid(shown, "hardlink to the layer root"));
-        };
-        let missing = || {
-            ArchiveError::invalid(
-                shown,
-                format!("hardlink target {target_shown:?} is not in this layer"),
-            )
-        };
-        let dir_fd = match self.parents.existing(dir) {
-            Ok(fd) => fd,
-            Err(WalkError::Symlink(_)) => {
-                return Err(ArchiveError::escape(
-                    shown,
-                    EscapeReason::HardlinkThroughSymlink {
-                        target: target_shown,
-                    },
-                ))
-            }
-            Err(WalkError::Missing(_) | WalkError::NotDir(_)) => return Err(missing()),
-            Err(WalkError::Io(op, e)) => return Err(ArchiveError::io(op, shown, e)),
-        };
-        match dirfd::lstat_at(dir_fd.as_fd(), name)
-            .map_err(|e| ArchiveError::io("inspecting", shown, e))?
-        {
-            None => Err(missing()),
-            Some(st) if st.is_dir() => Err(ArchiveError::invalid(shown, "hardlink to a directory")),
-            Some(_) => Ok((dir_fd, name.to_vec())),
-        }
-    }
-
-    fn make_hardlink(
-        &mut self,
-        target: &Target<'_>,
-        from_dir: BorrowedFd<'_>,
-        from: &[u8],
-    ) -> Result<()> {
-        let source = dirfd::lstat_at(from_dir, from).map_err(target.io("inspecting"))?;
-        let existing = dirfd::lstat_at(target.dir, target.name).map_err(target.io("inspecting"))?;
-        if let (Some(a), Some(b)) = (source, existing) {
-            if same_inode(&a, &b) {
-                return Ok(());
-            }
-        }
-        self.clear(target, false)?;
-        // Without AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
-        rfs::linkat(
-            from_dir,
-            from,
-            target.dir,
-            target.name,
-            rfs::AtFlags::empty(),
-        )
-        .map_err(target.io("linking"))
-    }
-
     /// Sets the times of every directory, now that nothing more is created in them. A directory
     /// replaced by a later entry is skipped.
     fn apply_dir_times(&mut self) -> Result<()> {
@@ -422,10 +284,6 @@ impl Layer<'_> {
     }
 }
 
-fn same_inode(a: &FileStat, b: &FileStat) -> bool {
-    a.dev == b.dev && a.ino == b.ino
-}
-
 fn walk_error(e: WalkError, parts: &[Vec<u8>], shown: &str) -> ArchiveError {
     match e {
         WalkError::Symlink(i) => ArchiveError::escape(
@@ -440,75 +298,4 @@ fn walk_error(e: WalkError, parts: &[Vec<u8>], shown: &str) -> ArchiveError {
         ),
         WalkError::Io(op, e) => ArchiveError::io(op, shown, e),
     }
-}
-
-/// Owner, then mode (a change of owner clears setuid/setgid), then extended attributes (a change
-/// of owner also clears `security.capability`).
-fn set_fd_meta(fd: BorrowedFd<'_>, meta: &EntryMeta, shown: &str) -> Result<()> {
-    let io = |op| move |e: Errno| ArchiveError::io(op, shown, e);
-    dirfd::chown_fd(fd, meta.uid, meta.gid).map_err(io("changing the owner of"))?;
-    dirfd::chmod_fd(fd, meta.mode).map_err(io("setting the mode of"))?;
-    set_xattrs(meta, shown, |key, value| {
-        dirfd::set_xattr_fd(fd, key, value)
-    })
-}
-
-fn make_symlink(target: &Target<'_>, link: &[u8], meta: &EntryMeta) -> Result<()> {
-    rfs::symlinkat(link, target.dir, target.name).map_err(target.io("creating"))?;
-    dirfd::chown_at(target.dir, target.name, meta.uid, meta.gid)
-        .map_err(target.io("changing the owner of"))?;
-    set_xattrs(meta, target.shown, |key, value| {
-        dirfd::set_xattr_at(target.dir, target.name, key, value)
-    })?;
-    dirfd::set_times_at(target.dir, target.name, &meta.times)
-        .map_err(target.io("setting the times of"))
-}
-
-fn make_node(target: &Target<'_>, kind: EntryType, meta: &EntryMeta) -> Result<()> {
-    let (file_type, dev) = match kind {
-        EntryType::Char => (
-            FileType::CharacterDevice,
-            rfs::makedev(meta.device.0, meta.device.1),
-        ),
-        EntryType::Block => (
-            FileType::BlockDevice,
-            rfs::makedev(meta.device.0, meta.device.1),
-        ),
-        _ => (FileType::Fifo, 0),
-    };
-    rfs::mknodat(target.dir, target.name, file_type, Mode::empty(), dev)
-        .map_err(target.io("creating"))?;
-    dirfd::chown_at(target.dir, target.name, meta.uid, meta.gid)
-        .map_err(target.io("changing the owner of"))?;
-    dirfd::chmod_node_at(target.dir, target.name, meta.mode)
-        .map_err(target.io("setting the mode of"))?;
-    set_xattrs(meta, target.shown, |key, value| {
-        dirfd::set_xattr_at(target.dir, target.name, key, value)
-    })?;
-    dirfd::set_times_at(target.dir, target.name, &meta.times)
-        .map_err(target.io("setting the times of"))
-}
-
-/// Applies the entry's extended attributes except overlay's own. As Docker, an attribute the
-/// kernel does not let us set (EPERM, e.g. `user.*` on a symlink) is logged and skipped.
-fn set_xattrs(
-    meta: &EntryMeta,
-    shown: &str,
-    mut set: impl FnMut(&[u8], &[u8]) -> std::result::Result<(), Errno>,
-) -> Result<()> {
-    for (key, value) in &meta.xattrs {
-        if whiteout::is_overlay_xattr(key) {
-            continue;
-        }
-        match set(key, value) {
-            Ok(()) => {}
-            Err(Errno::PERM) => tracing::warn!(
-                entry = shown,
-                xattr = %String::from_utf8_lossy(key),
-                "extended attribute not permitted here; skipped"
-            ),
-            Err(e) => return Err(ArchiveError::io("setting extended attributes of", shown, e)),
-        }
-    }
-    Ok(())
 }
