@@ -364,3 +364,44 @@ fn any_combination_of_dots_and_slashes_stays_inside_or_is_refused() {
         }
     }
 }
+
+#[test]
+fn an_oversized_pax_header_is_refused_before_it_is_read_whole() {
+    // 64 MiB of PAX records compress to almost nothing: a memory bomb if read whole.
+    let big = vec![b'a'; 64 << 20];
+    let tar = RawTar::new()
+        .entry(Raw {
+            pax: vec![("comment", &big)],
+            ..Raw::new("f", EntryType::Regular)
+        })
+        .finish();
+    let sb = Sandbox::new();
+    let err = sb.unpack(&tar).unwrap_err();
+    assert!(matches!(err, ArchiveError::Read(_)), "{err:?}");
+    assert!(!sb.dest().join("f").exists());
+}
+
+#[test]
+fn ordinary_pax_headers_and_skipped_data_fit_the_header_budget() {
+    // As large as Go's archive/tar accepts; ext4 holds attribute values up to a block.
+    let comment = vec![b'c'; 1 << 20];
+    let value = vec![b'v'; 3000];
+    let data = vec![b'd'; 8 << 20];
+    let tar = RawTar::new()
+        .entry(Raw {
+            pax: vec![("comment", &comment), ("SCHILY.xattr.user.big", &value)],
+            data: &data,
+            ..Raw::new("f", EntryType::Regular)
+        })
+        // AUFS bookkeeping with data: skipped, its data is not header.
+        .file(".wh..wh.plnk/1.2", &data)
+        .file("g", b"g")
+        .finish();
+    let sb = Sandbox::new();
+    sb.unpack(&tar).unwrap();
+    assert_eq!(
+        common::xattr_get(&sb.dest().join("f"), "user.big"),
+        Some(value)
+    );
+    assert_eq!(fs::read(sb.dest().join("g")).unwrap(), b"g");
+}

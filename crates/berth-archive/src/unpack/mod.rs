@@ -1,5 +1,6 @@
 //! Unpacking a layer tar into a directory in overlayfs lowerdir form.
 
+mod budget;
 mod create;
 mod hardlink;
 
@@ -11,6 +12,7 @@ use rustix::fs::{self as rfs, FileType, Mode, Timestamps};
 use rustix::io::Errno;
 use tar::EntryType;
 
+use self::budget::Budgeted;
 use self::create::Target;
 use crate::dirfd;
 use crate::error::{ArchiveError, EscapeReason, Result};
@@ -73,13 +75,23 @@ pub fn unpack_layer<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Resul
         stats: UnpackStats::default(),
         buf: vec![0; COPY_BUF],
     };
-    let mut archive = tar::Archive::new(BufReader::with_capacity(COPY_BUF, tar));
-    for entry in archive.entries().map_err(ArchiveError::Read)? {
+    let (input, budget) = Budgeted::new(BufReader::with_capacity(COPY_BUF, tar));
+    let mut archive = tar::Archive::new(input);
+    let mut entries = archive.entries().map_err(ArchiveError::Read)?;
+    loop {
+        budget.arm();
+        let next = entries.next();
+        budget.disarm();
+        let Some(entry) = next else { break };
         let mut entry = entry.map_err(ArchiveError::Read)?;
         layer.entry(&mut entry)?;
+        // What an entry leaves unread (the data of a skipped one) is skipped here, outside the
+        // budget of the next entry's headers.
+        io::copy(&mut entry, &mut io::sink()).map_err(ArchiveError::Read)?;
     }
     layer.apply_dir_times()?;
-    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(ArchiveError::Read)?;
+    io::copy(&mut archive.into_inner().into_inner(), &mut io::sink())
+        .map_err(ArchiveError::Read)?;
     Ok(layer.stats)
 }
 
