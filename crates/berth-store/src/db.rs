@@ -45,6 +45,42 @@ const MIGRATIONS: &[&str] = &[
         image_id TEXT NOT NULL REFERENCES images(id)
     );
     CREATE INDEX repo_digests_image ON repo_digests(image_id);",
+    // 2: containers and volumes
+    "CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        image_id TEXT NOT NULL,
+        image TEXT NOT NULL,
+        top_layer TEXT REFERENCES layers(chain_id),
+        created TEXT NOT NULL,
+        config TEXT NOT NULL,
+        status TEXT NOT NULL,
+        pid INTEGER NOT NULL DEFAULT 0,
+        monitor_pid INTEGER NOT NULL DEFAULT 0,
+        monitor_start INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        oom_killed INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL DEFAULT '',
+        finished_at TEXT NOT NULL DEFAULT '',
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        manually_stopped INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX containers_image ON containers(image_id);
+    CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        created TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE container_volumes (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        volume TEXT NOT NULL REFERENCES volumes(name),
+        PRIMARY KEY (container_id, volume)
+    );
+    CREATE INDEX container_volumes_volume ON container_volumes(volume);",
 ];
 
 pub struct Db {

@@ -12,7 +12,8 @@ use crate::layer::{row_to_layer, Layer};
 use crate::store::{Exclusive, Store};
 
 /// Top layers that keep a stack alive. Other tables that pin layers add their query here.
-pub(crate) const LIVE_TOPS: &str = "SELECT top_layer FROM images WHERE top_layer IS NOT NULL";
+pub(crate) const LIVE_TOPS: &str = "SELECT top_layer FROM images WHERE top_layer IS NOT NULL
+    UNION SELECT top_layer FROM containers WHERE top_layer IS NOT NULL";
 
 /// What a collection removed.
 #[derive(Debug, Default)]

@@ -88,7 +88,7 @@ impl Store {
         &self,
         _lease: &Lease,
         parent: Option<&Digest>,
-        stream: impl Read,
+        stream: impl Read + Send,
         expect: &LayerExpect,
     ) -> Result<Layer> {
         if let Some(diff_id) = &expect.diff_id {
@@ -265,7 +265,7 @@ impl Store {
     /// hashed (the diff ID) and unpacked into `dest`.
     fn unpack_into(
         &self,
-        stream: impl Read,
+        stream: impl Read + Send,
         blob: &mut BlobWriter,
         dest: &Path,
     ) -> Result<(Digest, &'static str, u64)> {
@@ -283,7 +283,7 @@ impl Store {
     /// diff ID, media type and size. The whole stream is consumed.
     fn unpack_stream(
         &self,
-        mut stream: impl Read,
+        mut stream: impl Read + Send,
         dest: &Path,
     ) -> Result<(Digest, &'static str, u64)> {
         let (compression, decoded) = berth_archive::decompress_detected(&mut stream)?;

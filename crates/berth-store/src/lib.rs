@@ -17,6 +17,7 @@
 mod blob;
 mod check;
 mod config;
+mod container;
 mod db;
 mod digest;
 mod error;
@@ -31,6 +32,7 @@ mod store;
 pub use blob::{BlobStore, BlobWriter};
 pub use check::Problem;
 pub use config::{Healthcheck, History, ImageConfig, RootFs, RunConfig};
+pub use container::{Container, State as ContainerState, Status as ContainerStatus};
 pub use db::Db;
 pub use digest::{chain_id, chain_ids, Digest, DigestReader, DigestWriter};
 pub use error::{Result, StoreError};

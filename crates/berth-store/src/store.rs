@@ -31,7 +31,13 @@ pub struct Exclusive {
 impl Store {
     /// Opens (creating if needed) the store at `root`, with runtime state under `runroot`.
     pub fn open(root: &Path, runroot: &Path) -> Result<Store> {
-        for d in [root, runroot, &root.join("layers")] {
+        for d in [
+            root,
+            runroot,
+            &root.join("layers"),
+            &root.join("containers"),
+            &root.join("volumes"),
+        ] {
             fs::create_dir_all(d).ctx("creating", d)?;
         }
         let blobs = BlobStore::open(root)?;

@@ -21,7 +21,7 @@ pub struct ImportOptions {
 }
 
 impl Engine {
-    pub fn import(&self, tarball: impl Read, opts: &ImportOptions) -> Result<Digest> {
+    pub fn import(&self, tarball: impl Read + Send, opts: &ImportOptions) -> Result<Digest> {
         // Refuse a bad name or change before reading a byte: nothing is stored on error.
         let reference = opts
             .reference

@@ -65,7 +65,7 @@ struct Found {
 }
 
 impl Engine {
-    pub fn load(&self, input: impl Read) -> Result<Vec<Loaded>> {
+    pub fn load(&self, input: impl Read + Send) -> Result<Vec<Loaded>> {
         let lease = self.store().lease()?;
         let result = self.load_with(&lease, input);
         drop(lease);
@@ -77,7 +77,7 @@ impl Engine {
         result
     }
 
-    fn load_with(&self, lease: &Lease, input: impl Read) -> Result<Vec<Loaded>> {
+    fn load_with(&self, lease: &Lease, input: impl Read + Send) -> Result<Vec<Loaded>> {
         let decoded = berth_archive::decompress(input).map_err(|e| invalid(e.to_string()))?;
         let members = self.read_members(decoded)?;
         let found = if members.get("manifest.json").is_some() {

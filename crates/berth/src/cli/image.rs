@@ -466,8 +466,8 @@ pub struct ImportArgs {
 }
 
 pub fn import(a: ImportArgs, engine: &Engine) -> Result<(), CliError> {
-    let input: Box<dyn Read> = if a.source == "-" {
-        Box::new(io::stdin().lock())
+    let input: Box<dyn Read + Send> = if a.source == "-" {
+        Box::new(io::stdin())
     } else if a.source.starts_with("http://") || a.source.starts_with("https://") {
         return Err(CliError::usage(
             "Error response from daemon: importing from a URL is not supported; download the tarball and import the file",
@@ -561,7 +561,7 @@ pub struct LoadArgs {
 }
 
 pub fn load(a: LoadArgs, engine: &Engine) -> Result<(), CliError> {
-    let input: Box<dyn Read> = match &a.input {
+    let input: Box<dyn Read + Send> = match &a.input {
         Some(p) => Box::new(
             File::open(p)
                 .map_err(|e| CliError::usage(format!("open {}: {}", p.display(), io_reason(&e))))?,
@@ -572,7 +572,7 @@ pub fn load(a: LoadArgs, engine: &Engine) -> Result<(), CliError> {
                     "requested load from stdin, but stdin is empty",
                 ));
             }
-            Box::new(io::stdin().lock())
+            Box::new(io::stdin())
         }
     };
     let loaded = engine.load(io::BufReader::with_capacity(1 << 20, input))?;
