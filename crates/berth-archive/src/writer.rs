@@ -51,6 +51,10 @@ impl<W: Write> TarOut<W> {
     pub(crate) fn node(&mut self, node: &Node<'_>, name: &[u8], xattrs: &[Xattr]) -> Result<()> {
         let st = node.stat;
         let shown = || String::from_utf8_lossy(name).into_owned();
+        if st.kind == FileType::Socket {
+            // Tar has no sockets; Docker leaves them out too.
+            return Ok(());
+        }
         if st.kind != FileType::Directory && st.nlink > 1 {
             if let Some(first) = self.links.get(&(st.dev, st.ino)) {
                 let first = first.clone();
@@ -141,7 +145,7 @@ impl<W: Write> TarOut<W> {
                 xattrs,
                 None::<io::Empty>,
             ),
-            // Tar has no sockets; Docker leaves them out too.
+            // Sockets are gone above; `Unknown` is not a type stat reports.
             _ => Ok(()),
         }
     }

@@ -329,3 +329,17 @@ fn a_tree_written_by_write_tree_unpacks_to_the_same_tree() {
         0o4751
     );
 }
+
+#[test]
+fn sockets_are_left_out_even_when_linked_twice() {
+    let upper = tempfile::tempdir().unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(upper.path().join("sock")).unwrap();
+    fs::hard_link(upper.path().join("sock"), upper.path().join("sock2")).unwrap();
+    fs::write(upper.path().join("file"), b"f").unwrap();
+    let mut out = Vec::new();
+    write_diff(upper.path(), &mut out).unwrap();
+    assert_eq!(names(&out), ["file"]);
+    // And the tar unpacks: no hardlink points at a socket that was never written.
+    let sb = Sandbox::new();
+    sb.unpack(&out).unwrap();
+}
