@@ -46,6 +46,7 @@ impl ChangeKind {
 /// One line of `docker diff`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// Added, changed or deleted.
     pub kind: ChangeKind,
     /// Absolute path inside the container: `/etc/passwd`.
     pub path: String,

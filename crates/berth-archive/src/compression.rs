@@ -1,7 +1,8 @@
 //! Recognising and undoing the compression of a layer blob.
 
-use std::io::{self, BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor, Read};
 
+use crate::background::read_up_to;
 use crate::error::{ArchiveError, Result};
 
 /// Buffer between the compressed input and the decoder.
@@ -60,23 +61,10 @@ pub fn decompress_detected<'a, R: Read + Send + 'a>(
     Ok((kind, reader))
 }
 
-/// Reads until `buf` is full or the stream ends; a stream may hand out its first bytes piecemeal.
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     #[test]
     fn magic_numbers_are_recognised() {

@@ -6,6 +6,8 @@
 //! This crate converts between OCI layer tars and such directories:
 //!
 //! - [`decompress`] recognises gzip, zstd or a plain tar by its first bytes;
+//!   [`decompress_in_background`] does the same on a helper thread, overlapping decoding with
+//!   unpacking;
 //! - [`unpack_layer`] writes a layer tar into a directory in lowerdir form: OCI whiteouts become
 //!   overlay whiteouts, and no entry can write outside the directory (see below);
 //! - [`write_diff`] turns an upperdir back into an OCI layer tar; [`write_tree`] writes a plain
@@ -50,6 +52,7 @@
 //! # }
 //! ```
 
+mod background;
 mod changes;
 mod compression;
 mod diff;
@@ -66,6 +69,7 @@ mod writer;
 
 use std::path::Path;
 
+pub use background::{decompress_in_background, BackgroundDecoder};
 pub use changes::{changes, Change, ChangeKind};
 pub use compression::{decompress, decompress_detected, Compression};
 pub use diff::write_diff;

@@ -552,3 +552,20 @@ fn a_pre_posix_directory_marked_by_a_slash_is_a_directory() {
     assert!(md.is_dir());
     assert_eq!(md.mode() & 0o7777, 0o700);
 }
+
+#[test]
+fn a_layer_decoded_in_the_background_unpacks_the_same() {
+    let tar = RawTar::new()
+        .file("big", &vec![3u8; 3 << 20])
+        .file("small", b"s")
+        .finish();
+    let zst = zstd::encode_all(&tar[..], 3).unwrap();
+    let sb = Sandbox::new();
+    let mut r = berth_archive::decompress_in_background(std::io::Cursor::new(zst.clone())).unwrap();
+    assert_eq!(r.compression(), Compression::Zstd);
+    let stats = unpack_layer(&mut r, &sb.dest(), &UnpackOptions::default()).unwrap();
+    assert_eq!(stats.size, (3 << 20) + 1);
+    let input = r.finish().unwrap();
+    assert_eq!(input.position() as usize, zst.len());
+    assert_eq!(fs::read(sb.dest().join("small")).unwrap(), b"s");
+}
