@@ -1,0 +1,92 @@
+//! Named network namespaces: a namespace kept alive by a bind mount on a file (as
+//! `ip netns add` does), so it exists before the container's process does and the OCI runtime
+//! can be told to join it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{flock, FlockOperation};
+use rustix::mount::{mount_bind, mount_change, unmount, MountPropagationFlags, UnmountFlags};
+use rustix::thread::{unshare_unsafe, UnshareFlags};
+
+use crate::error::{IoContext, NetError, Result};
+
+/// Where berth keeps the namespace of container `id`: `<runroot>/netns/<id>`.
+pub fn netns_path(runroot: &Path, id: &str) -> PathBuf {
+    runroot.join("netns").join(id)
+}
+
+/// Creates a new, empty network namespace pinned at `path` (only `lo`, down).
+pub fn create_netns(path: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    fs::create_dir_all(dir).ctx("creating", dir)?;
+    make_shared_mount(dir)?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .ctx("creating network namespace file", path)?;
+    let pinned = std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<()> {
+            // SAFETY: only the network namespace is unshared, and only for this thread,
+            // which does nothing else and ends right after; no file table is unshared.
+            unsafe { unshare_unsafe(UnshareFlags::NEWNET) }?;
+            mount_bind("/proc/thread-self/ns/net", path)?;
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+    });
+    if let Err(e) = pinned {
+        let _ = fs::remove_file(path);
+        return Err(e).ctx("creating network namespace", path);
+    }
+    Ok(())
+}
+
+/// Unpins and removes a namespace made by [`create_netns`]; absent is fine. The namespace
+/// itself ends when its last process does.
+pub fn remove_netns(path: &Path) -> Result<()> {
+    match unmount(path, UnmountFlags::DETACH) {
+        Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => return Err(io::Error::from(e)).ctx("unmounting network namespace", path),
+    }
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(e).ctx("removing network namespace file", path)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Makes the namespace directory a shared mount point, as `ip netns` does with /run/netns, so
+/// that unpinning a namespace also reaches copies of the mount in other mount namespaces and
+/// the namespace is really freed.
+fn make_shared_mount(dir: &Path) -> Result<()> {
+    let guard = File::open(dir).ctx("opening", dir)?;
+    // Two berth processes must not both bind the directory onto itself.
+    flock(&guard, FlockOperation::LockExclusive)
+        .map_err(io::Error::from)
+        .ctx("locking", dir)?;
+    match mount_change(
+        dir,
+        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+    ) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL) => {
+            // Not a mount point yet.
+            mount_bind(dir, dir)
+                .and_then(|()| {
+                    mount_change(
+                        dir,
+                        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+                    )
+                })
+                .map_err(io::Error::from)
+                .ctx("making a shared mount of", dir)
+        }
+        Err(e) => Err(io::Error::from(e)).ctx("making a shared mount of", dir),
+    }
+    .map_err(|e: NetError| e)
+}

@@ -1,0 +1,233 @@
+//! berth's nftables table `ip berth`: DNAT for published ports, masquerade for containers'
+//! way out, and forwarding rules for berth's bridges. The table is rendered whole from the
+//! database and swapped in atomically (one `nft -f` transaction), so it never drifts from
+//! what the database says and a container's rules go exactly when its rows do. Each port rule
+//! carries its container's ID as a comment.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use crate::error::{os, NetError, Result};
+use crate::model::PublishedPort;
+use crate::ports::Proto;
+use crate::subnet::Subnet;
+
+pub const TABLE: &str = "berth";
+
+/// A network with at least one container on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveNetwork {
+    pub bridge: String,
+    pub subnet: Subnet,
+    pub internal: bool,
+}
+
+/// Everything the table is made from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ruleset {
+    pub networks: Vec<ActiveNetwork>,
+    pub ports: Vec<PublishedPort>,
+    /// berth turned IPv4 forwarding on: forward only what concerns berth's bridges, so the
+    /// host routes nothing else, as before.
+    pub guard_forwarding: bool,
+}
+
+impl Ruleset {
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty() && self.ports.is_empty()
+    }
+}
+
+/// Whether this host has a working nftables (the `nft` binary and netfilter in the kernel).
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("nft")
+            .args(["list", "tables"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    })
+}
+
+/// Replaces the table with `rules` (or removes it when there is nothing to say).
+pub fn apply(rules: &Ruleset) -> Result<()> {
+    let mut script = format!("table ip {TABLE} {{}}\ndelete table ip {TABLE}\n");
+    if !rules.is_empty() {
+        script.push_str(&render(rules));
+    }
+    run_nft(&script)
+}
+
+fn run_nft(script: &str) -> Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(os("running nft"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(os("writing to nft"))?;
+    }
+    let out = child.wait_with_output().map_err(os("running nft"))?;
+    if !out.status.success() {
+        return Err(NetError::Nft(format!(
+            "{}\nin:\n{script}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+fn quoted_set(names: &[&str]) -> String {
+    let items: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
+/// The table's text.
+pub fn render(r: &Ruleset) -> String {
+    let mut s = format!("table ip {TABLE} {{\n");
+    // Published ports: traffic to the host's own addresses, from other hosts (prerouting) or
+    // from the host itself (output). Loopback is left to the userland proxy: DNAT of
+    // 127.0.0.1 would need route_localnet, which changes the host's routing.
+    s.push_str(
+        "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    \
+         fib daddr type local jump publish\n  }\n",
+    );
+    s.push_str(
+        "  chain output {\n    type nat hook output priority -100; policy accept;\n    \
+         ip daddr != 127.0.0.0/8 fib daddr type local jump publish\n  }\n",
+    );
+    s.push_str("  chain publish {\n");
+    for p in &r.ports {
+        if p.host_ip.is_loopback() {
+            continue;
+        }
+        let daddr = if p.host_ip == Ipv4Addr::UNSPECIFIED {
+            String::new()
+        } else {
+            format!("ip daddr {} ", p.host_ip)
+        };
+        let l4 = match p.proto {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+        };
+        s.push_str(&format!(
+            "    {daddr}{l4} dport {} dnat to {}:{} comment \"{}\"\n",
+            p.host_port, p.container_ip, p.container_port, p.container_id
+        ));
+    }
+    s.push_str("  }\n");
+
+    s.push_str(
+        "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n",
+    );
+    for n in &r.networks {
+        if !n.internal {
+            s.push_str(&format!(
+                "    ip saddr {} oifname != \"{}\" masquerade\n",
+                n.subnet, n.bridge
+            ));
+        }
+        // Hairpin: a container reaching a sibling through a published port must see the
+        // reply come back through the host, not straight from the sibling.
+        s.push_str(&format!(
+            "    ip saddr {0} ip daddr {0} ct status dnat masquerade\n",
+            n.subnet
+        ));
+    }
+    s.push_str("  }\n");
+
+    s.push_str("  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
+    let bridges: Vec<&str> = r.networks.iter().map(|n| n.bridge.as_str()).collect();
+    for n in &r.networks {
+        let others: Vec<&str> = bridges.iter().copied().filter(|b| *b != n.bridge).collect();
+        if n.internal {
+            s.push_str(&format!(
+                "    iifname \"{0}\" oifname != \"{0}\" drop\n    oifname \"{0}\" iifname != \"{0}\" drop\n",
+                n.bridge
+            ));
+        } else if !others.is_empty() {
+            // Networks are isolated from each other, as Docker's are.
+            s.push_str(&format!(
+                "    iifname \"{}\" oifname {} drop\n",
+                n.bridge,
+                quoted_set(&others)
+            ));
+        }
+    }
+    if r.guard_forwarding {
+        s.push_str("    ct state established,related accept\n");
+        if !bridges.is_empty() {
+            s.push_str(&format!("    iifname {} accept\n", quoted_set(&bridges)));
+            s.push_str(&format!("    oifname {} accept\n", quoted_set(&bridges)));
+        }
+        s.push_str("    drop\n");
+    }
+    s.push_str("  }\n}\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_dnat_masquerade_and_isolation() {
+        let r = Ruleset {
+            networks: vec![
+                ActiveNetwork {
+                    bridge: "berth0".into(),
+                    subnet: "10.88.0.0/16".parse().unwrap(),
+                    internal: false,
+                },
+                ActiveNetwork {
+                    bridge: "br-aaa".into(),
+                    subnet: "10.89.0.0/24".parse().unwrap(),
+                    internal: true,
+                },
+            ],
+            ports: vec![
+                PublishedPort {
+                    container_id: "c1".into(),
+                    host_ip: Ipv4Addr::UNSPECIFIED,
+                    host_port: 8080,
+                    proto: Proto::Tcp,
+                    container_ip: Ipv4Addr::new(10, 88, 0, 2),
+                    container_port: 80,
+                },
+                PublishedPort {
+                    container_id: "c2".into(),
+                    host_ip: Ipv4Addr::LOCALHOST,
+                    host_port: 8081,
+                    proto: Proto::Tcp,
+                    container_ip: Ipv4Addr::new(10, 88, 0, 3),
+                    container_port: 80,
+                },
+            ],
+            guard_forwarding: true,
+        };
+        let s = render(&r);
+        assert!(
+            s.contains("    tcp dport 8080 dnat to 10.88.0.2:80 comment \"c1\"\n"),
+            "{s}"
+        );
+        assert!(!s.contains("8081"), "loopback goes to the proxy: {s}");
+        assert!(s.contains("ip saddr 10.88.0.0/16 oifname != \"berth0\" masquerade"));
+        assert!(
+            !s.contains("ip saddr 10.89.0.0/24 oifname"),
+            "internal: no way out"
+        );
+        assert!(s.contains("iifname \"br-aaa\" oifname != \"br-aaa\" drop"));
+        assert!(s.contains("iifname \"berth0\" oifname { \"br-aaa\" } drop"));
+        assert!(s.trim_end().ends_with("drop\n  }\n}") || s.contains("    drop\n  }\n}"));
+    }
+}
