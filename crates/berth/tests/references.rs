@@ -76,8 +76,9 @@ fn names_are_listed_in_their_familiar_form() {
     rows.sort();
     assert_eq!(rows, ["app v1", "localhost:5000/a/b c", "user/tool latest"]);
     // `images` matches its argument against the familiar form, as Docker does.
-    let familiar = b.run(&["images", "-q", "user/tool"]);
-    assert_eq!(familiar.ok().lines().count(), 1, "{}", familiar.stdout);
+    let tool = b.tiny("tool", Some("index.docker.io/user/tool:v9"));
+    let familiar = b.run(&["images", "-q", "--no-trunc", "user/tool:v9"]);
+    assert_eq!(familiar.ok(), format!("{tool}\n"));
 }
 
 #[test]
