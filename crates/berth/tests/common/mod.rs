@@ -93,6 +93,16 @@ impl Berth {
             .into()
     }
 
+    /// Runs `berth ARGS...` and returns its status, its raw stdout (an archive) and stderr.
+    pub fn run_raw(&self, args: &[&str]) -> (i32, Vec<u8>, String) {
+        let o = self.command().args(args).output().expect("run berth");
+        (
+            o.status.code().unwrap_or(-1),
+            o.stdout,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
     /// Runs `berth ARGS...` with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self
@@ -459,4 +469,36 @@ pub fn host_arch() -> &'static str {
         "aarch64" => "arm64",
         other => other,
     }
+}
+
+/// The members of a tar archive (regular files only), by name.
+pub fn tar_members(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeMap::new();
+    let mut a = tar::Archive::new(bytes);
+    for e in a.entries().expect("tar entries") {
+        let mut e = e.expect("tar entry");
+        if e.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = e.path().expect("entry name").to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).expect("entry data");
+        out.insert(name.trim_start_matches("./").to_string(), data);
+    }
+    out
+}
+
+/// A tar of the tree under `dir` (as `tar -C dir -c .` makes it).
+pub fn tar_dir(dir: &Path) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    b.append_dir_all(".", dir).expect("tar a directory");
+    b.into_inner().expect("finish tar")
+}
+
+/// A tar archive whose members are `files`, in order.
+pub fn tar_files(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let entries: Vec<Entry> = files.iter().map(|(n, d)| Entry::File(n, d)).collect();
+    tar_of(&entries)
 }
