@@ -53,17 +53,13 @@ CREATE TABLE IF NOT EXISTS net_helpers (
     start_time INTEGER NOT NULL,
     PRIMARY KEY (kind, key)
 );
-CREATE TABLE IF NOT EXISTS net_host_state (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 ";
 
 pub(crate) fn create_tables(store: &Store) -> Result<()> {
     // Cheap when the tables exist; IF NOT EXISTS makes concurrent first opens harmless.
     let exists: bool = store.db().read(|tx| {
         Ok(tx.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'net_host_state'",
+            "SELECT count(*) FROM sqlite_master WHERE name = 'net_helpers'",
             [],
             |r| r.get::<_, i64>(0),
         )? > 0)

@@ -52,18 +52,20 @@
 //!
 //! # Host effects
 //!
-//! Devices are made through netlink (`rtnetlink`); firewall rules live in one nftables table,
-//! `ip berth`, rewritten whole from the database after each change and removed when no
-//! container is left. IPv4 forwarding is switched on only while a container on a non-internal
-//! network exists; if berth switched it on, the old value is restored afterwards and the
-//! table meanwhile forwards nothing but berth's bridges' traffic. Loopback ports go through
-//! the userland proxy, so `route_localnet` is never touched.
+//! Devices are made through netlink (`rtnetlink`); firewall rules live in one nftables table
+//! per store, `ip berth` for /var/lib/berth ([`nft::table_name`]), rewritten whole from the
+//! database after each change and removed when no container is left. IPv4 forwarding is
+//! switched on only while a container on a non-internal network exists; if berth switched it
+//! on, the old value is restored afterwards and a table `ip berth_forward` meanwhile forwards
+//! nothing but berth's bridges' traffic. Loopback ports go through the userland proxy, so
+//! `route_localnet` is never touched.
 
 mod connect;
 mod db;
 pub mod dns;
 mod error;
 mod files;
+mod forwarding;
 mod helpers;
 mod inspect;
 mod ipam;
@@ -78,7 +80,6 @@ mod publish;
 mod setup;
 mod subnet;
 mod sync;
-mod sysctl;
 mod teardown;
 
 use std::path::PathBuf;

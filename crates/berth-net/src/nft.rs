@@ -1,11 +1,16 @@
-//! berth's nftables table `ip berth`: DNAT for published ports, masquerade for containers'
-//! way out, and forwarding rules for berth's bridges. The table is rendered whole from the
-//! database and swapped in atomically (one `nft -f` transaction), so it never drifts from
-//! what the database says and a container's rules go exactly when its rows do. Each port rule
-//! carries its container's ID as a comment.
+//! berth's nftables tables. Each store has one, `ip berth` (or `ip berth_<hash of the root>`
+//! for a store elsewhere than /var/lib/berth, so stores side by side never touch each other's
+//! rules): DNAT for published ports, masquerade for containers' way out, and isolation of its
+//! bridges. The table is rendered whole from the database and swapped in atomically (one
+//! `nft -f` transaction), so it never drifts from what the database says and a container's
+//! rules go exactly when its rows do. Each port rule carries its container's ID as a comment.
+//!
+//! A host-wide table `ip berth_forward` exists only while berth has turned IPv4 forwarding on
+//! (see `forwarding`): it lets through nothing but berth's bridges' traffic.
 
 use std::io::Write;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -14,7 +19,18 @@ use crate::model::PublishedPort;
 use crate::ports::Proto;
 use crate::subnet::Subnet;
 
-pub const TABLE: &str = "berth";
+/// The host-wide forwarding guard table.
+pub const GUARD_TABLE: &str = "berth_forward";
+
+/// Name of the table of the store at `root`.
+pub fn table_name(root: &Path) -> String {
+    if root == Path::new("/var/lib/berth") {
+        return "berth".into();
+    }
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(root.as_os_str().as_encoded_bytes());
+    format!("berth_{}", &hex::encode(h)[..8])
+}
 
 /// A network with at least one container on it.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,9 +45,6 @@ pub struct ActiveNetwork {
 pub struct Ruleset {
     pub networks: Vec<ActiveNetwork>,
     pub ports: Vec<PublishedPort>,
-    /// berth turned IPv4 forwarding on: forward only what concerns berth's bridges, so the
-    /// host routes nothing else, as before.
-    pub guard_forwarding: bool,
 }
 
 impl Ruleset {
@@ -54,11 +67,31 @@ pub fn available() -> bool {
     })
 }
 
-/// Replaces the table with `rules` (or removes it when there is nothing to say).
-pub fn apply(rules: &Ruleset) -> Result<()> {
-    let mut script = format!("table ip {TABLE} {{}}\ndelete table ip {TABLE}\n");
+/// Replaces the table `table` with `rules` (or removes it when there is nothing to say).
+pub fn apply(table: &str, rules: &Ruleset) -> Result<()> {
+    let mut script = format!("table ip {table} {{}}\ndelete table ip {table}\n");
     if !rules.is_empty() {
-        script.push_str(&render(rules));
+        script.push_str(&render(table, rules));
+    }
+    run_nft(&script)
+}
+
+/// Adds (or removes) the table that limits forwarding to berth's bridges: `berth*` and
+/// `br-*` devices, as berth names them.
+pub fn apply_forward_guard(on: bool) -> Result<()> {
+    let mut script = format!("table ip {GUARD_TABLE} {{}}\ndelete table ip {GUARD_TABLE}\n");
+    if on {
+        script.push_str(&format!(
+            "table ip {GUARD_TABLE} {{\n  chain forward {{\n    \
+             type filter hook forward priority filter; policy accept;\n    \
+             ct state established,related accept\n"
+        ));
+        for pattern in ["berth*", "br-*"] {
+            script.push_str(&format!(
+                "    iifname \"{pattern}\" accept\n    oifname \"{pattern}\" accept\n"
+            ));
+        }
+        script.push_str("    drop\n  }\n}\n");
     }
     run_nft(&script)
 }
@@ -92,8 +125,8 @@ fn quoted_set(names: &[&str]) -> String {
 }
 
 /// The table's text.
-pub fn render(r: &Ruleset) -> String {
-    let mut s = format!("table ip {TABLE} {{\n");
+pub fn render(table: &str, r: &Ruleset) -> String {
+    let mut s = format!("table ip {table} {{\n");
     // Published ports: traffic to the host's own addresses, from other hosts (prerouting) or
     // from the host itself (output). Loopback is left to the userland proxy: DNAT of
     // 127.0.0.1 would need route_localnet, which changes the host's routing.
@@ -164,14 +197,6 @@ pub fn render(r: &Ruleset) -> String {
             ));
         }
     }
-    if r.guard_forwarding {
-        s.push_str("    ct state established,related accept\n");
-        if !bridges.is_empty() {
-            s.push_str(&format!("    iifname {} accept\n", quoted_set(&bridges)));
-            s.push_str(&format!("    oifname {} accept\n", quoted_set(&bridges)));
-        }
-        s.push_str("    drop\n");
-    }
     s.push_str("  }\n}\n");
     s
 }
@@ -213,9 +238,8 @@ mod tests {
                     container_port: 80,
                 },
             ],
-            guard_forwarding: true,
         };
-        let s = render(&r);
+        let s = render("berth", &r);
         assert!(
             s.contains("    tcp dport 8080 dnat to 10.88.0.2:80 comment \"c1\"\n"),
             "{s}"
@@ -228,6 +252,6 @@ mod tests {
         );
         assert!(s.contains("iifname \"br-aaa\" oifname != \"br-aaa\" drop"));
         assert!(s.contains("iifname \"berth0\" oifname { \"br-aaa\" } drop"));
-        assert!(s.trim_end().ends_with("drop\n  }\n}") || s.contains("    drop\n  }\n}"));
+        assert!(s.starts_with("table ip berth {"));
     }
 }

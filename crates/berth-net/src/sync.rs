@@ -8,7 +8,7 @@ use berth_store::Store;
 use crate::error::Result;
 use crate::model::PublishedPort;
 use crate::nft::{self, ActiveNetwork, Ruleset};
-use crate::{db, sysctl};
+use crate::{db, forwarding};
 
 pub(crate) fn host_rules(store: &Store) -> Result<()> {
     if !nft::available() {
@@ -16,11 +16,12 @@ pub(crate) fn host_rules(store: &Store) -> Result<()> {
         // host's other traffic; published ports go through the userland proxy alone.
         return Ok(());
     }
+    let table = nft::table_name(store.root());
     db::write(store, |tx| {
-        let mut rules = ruleset(tx)?;
+        let rules = ruleset(tx)?;
         let needs_forwarding = rules.networks.iter().any(|n| !n.internal);
-        rules.guard_forwarding = sysctl::sync_forwarding(tx, needs_forwarding)?;
-        nft::apply(&rules)
+        forwarding::sync(&table, needs_forwarding)?;
+        nft::apply(&table, &rules)
     })
 }
 
@@ -54,9 +55,5 @@ fn ruleset(tx: &Transaction) -> Result<Ruleset> {
     let ports = stmt
         .query_map([], PublishedPort::from_row)?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Ruleset {
-        networks,
-        ports,
-        guard_forwarding: false,
-    })
+    Ok(Ruleset { networks, ports })
 }

@@ -1,0 +1,75 @@
+//! IPv4 forwarding, a host-wide switch shared by every berth store on the machine. berth turns
+//! it on only while some store has a container on a non-internal network (each such store
+//! leaves a marker file), keeps the old value, and puts it back when the last marker goes.
+//! While berth is the one who turned it on, a small nftables table forwards nothing but
+//! traffic of berth's bridges, so the host routes nothing else, as before.
+//!
+//! The state lives in /run/berth-net: host-wide like the switch itself, and like it gone
+//! after a reboot.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{flock, FlockOperation};
+
+use crate::error::{IoContext, Result};
+use crate::nft;
+
+const STATE_DIR: &str = "/run/berth-net";
+const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+
+fn read_forward() -> Result<String> {
+    Ok(fs::read_to_string(IP_FORWARD)
+        .ctx("reading", IP_FORWARD)?
+        .trim()
+        .to_string())
+}
+
+fn write_forward(value: &str) -> Result<()> {
+    fs::write(IP_FORWARD, value).ctx("writing", IP_FORWARD)
+}
+
+/// Records whether the store `store_key` needs forwarding and makes the host match all
+/// stores' needs.
+pub(crate) fn sync(store_key: &str, needed: bool) -> Result<()> {
+    let dir = Path::new(STATE_DIR);
+    let markers = dir.join("needed");
+    fs::create_dir_all(&markers).ctx("creating", &markers)?;
+    let lock = File::create(dir.join("lock")).ctx("opening", dir.join("lock"))?;
+    flock(&lock, FlockOperation::LockExclusive)
+        .map_err(io::Error::from)
+        .ctx("locking", dir)?;
+
+    let marker = markers.join(store_key);
+    if needed {
+        fs::write(&marker, b"").ctx("writing", &marker)?;
+    } else if marker.exists() {
+        fs::remove_file(&marker).ctx("removing", &marker)?;
+    }
+    let anyone = fs::read_dir(&markers)
+        .ctx("reading", &markers)?
+        .next()
+        .is_some();
+    let saved: PathBuf = dir.join("ip_forward.saved");
+    if anyone {
+        if !saved.exists() {
+            let current = read_forward()?;
+            if current == "1" {
+                return Ok(());
+            }
+            fs::write(&saved, &current).ctx("writing", &saved)?;
+        }
+        // Guard first, so nothing else is forwarded even for a moment.
+        nft::apply_forward_guard(true)?;
+        if read_forward()? != "1" {
+            write_forward("1")?;
+        }
+    } else if saved.exists() {
+        let old = fs::read_to_string(&saved).ctx("reading", &saved)?;
+        write_forward(old.trim())?;
+        nft::apply_forward_guard(false)?;
+        fs::remove_file(&saved).ctx("removing", &saved)?;
+    }
+    Ok(())
+}
