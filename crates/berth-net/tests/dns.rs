@@ -22,7 +22,8 @@ fn helper_process() {
 /// Asks `server` for `name`/`qtype` over UDP: the response code and A addresses.
 fn ask(server: Ipv4Addr, name: &str, qtype: RecordType) -> (ResponseCode, Vec<Ipv4Addr>) {
     let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut q = Message::query();
     q.metadata.recursion_desired = true;
     q.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
@@ -69,9 +70,18 @@ fn names_and_aliases_resolve_on_a_user_network() {
     assert!(env.nets().dns_servers_needed().unwrap().is_empty());
 
     let gw = net.gateway;
-    assert_eq!(ask(gw, "web", RecordType::A), (ResponseCode::NoError, vec![web.ip()]));
-    assert_eq!(ask(gw, "frontend", RecordType::A), (ResponseCode::NoError, vec![web.ip()]));
-    assert_eq!(ask(gw, "WEB.", RecordType::A), (ResponseCode::NoError, vec![web.ip()]));
+    assert_eq!(
+        ask(gw, "web", RecordType::A),
+        (ResponseCode::NoError, vec![web.ip()])
+    );
+    assert_eq!(
+        ask(gw, "frontend", RecordType::A),
+        (ResponseCode::NoError, vec![web.ip()])
+    );
+    assert_eq!(
+        ask(gw, "WEB.", RecordType::A),
+        (ResponseCode::NoError, vec![web.ip()])
+    );
     assert_eq!(
         ask(gw, &web.req.id[..12], RecordType::A),
         (ResponseCode::NoError, vec![web.ip()])
@@ -81,17 +91,33 @@ fn names_and_aliases_resolve_on_a_user_network() {
         (ResponseCode::NoError, vec![db.ip()])
     );
     // A known name has no IPv6 address, and says so without asking the world.
-    assert_eq!(ask(gw, "web", RecordType::AAAA), (ResponseCode::NoError, vec![]));
-    assert_eq!(ask(gw, "nosuch", RecordType::A), (ResponseCode::NXDomain, vec![]));
+    assert_eq!(
+        ask(gw, "web", RecordType::AAAA),
+        (ResponseCode::NoError, vec![])
+    );
+    assert_eq!(
+        ask(gw, "nosuch", RecordType::A),
+        (ResponseCode::NXDomain, vec![])
+    );
 
     // From inside a container, with busybox's resolver.
-    let out = db.run(&["timeout", "10", "busybox", "nslookup", "frontend", &gw.to_string()]);
+    let out = db.run(&[
+        "timeout",
+        "10",
+        "busybox",
+        "nslookup",
+        "frontend",
+        &gw.to_string(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("Address: {}", web.ip())), "{text}");
 
     // A container that left is no longer a name.
     env.nets().teardown_container(&web.req.id).unwrap();
-    assert_eq!(ask(gw, "web", RecordType::A), (ResponseCode::NXDomain, vec![]));
+    assert_eq!(
+        ask(gw, "web", RecordType::A),
+        (ResponseCode::NXDomain, vec![])
+    );
 }
 
 #[test]
@@ -105,7 +131,11 @@ fn unreachable_upstreams_give_servfail() {
     // A --dns server nobody answers for: 10.203.2.254 is in the subnet, unused.
     req.dns.servers = vec!["10.203.2.254".into()];
     let c = env.nets().setup_container(&req).unwrap();
-    assert!(c.resolv_conf.as_deref().unwrap().contains("nameserver 10.203.2.1"));
+    assert!(c
+        .resolv_conf
+        .as_deref()
+        .unwrap()
+        .contains("nameserver 10.203.2.1"));
     env.helper("dns", &net.name);
     // busybox nslookup waits out a SERVFAIL as a timeout, so ask directly.
     assert_eq!(
@@ -120,7 +150,10 @@ fn the_server_stops_with_the_last_container() {
     let net = env.network("stop", "10.203.3.0/24");
     let a = env.container("a", &net, &[]);
     env.helper("dns", &net.name);
-    assert_eq!(ask(net.gateway, "a", RecordType::A).0, ResponseCode::NoError);
+    assert_eq!(
+        ask(net.gateway, "a", RecordType::A).0,
+        ResponseCode::NoError
+    );
     env.nets().teardown_container(&a.req.id).unwrap();
     // Nobody listens on the gateway's port 53 any more.
     let sock = UdpSocket::bind((net.gateway, 53));

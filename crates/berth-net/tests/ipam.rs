@@ -58,7 +58,9 @@ fn fifty_concurrent_setups_get_fifty_distinct_addresses() {
         assert!(addr.contains(&format!("inet {ip}/24")), "{addr}");
     }
     assert_eq!(
-        sh(&format!("ip -o link show master {}", net.bridge)).lines().count(),
+        sh(&format!("ip -o link show master {}", net.bridge))
+            .lines()
+            .count(),
         50
     );
 }
@@ -71,7 +73,10 @@ fn an_exhausted_network_refuses_and_leaves_nothing() {
     for i in 0..5 {
         env.container(&format!("c{i}"), &net, &[]);
     }
-    let req = env.request("sixth", NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]));
+    let req = env.request(
+        "sixth",
+        NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]),
+    );
     let err = env.nets().setup_container(&req).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -81,7 +86,10 @@ fn an_exhausted_network_refuses_and_leaves_nothing() {
         )
     );
     assert_eq!(env.nets().endpoints_of(&net).unwrap().len(), 5);
-    let inside = sh(&format!("nsenter --net={} ip -o link show", req.netns.display()));
+    let inside = sh(&format!(
+        "nsenter --net={} ip -o link show",
+        req.netns.display()
+    ));
     assert!(!inside.contains("eth0"), "{inside}");
 }
 
@@ -105,7 +113,10 @@ fn reclaim_frees_what_dead_containers_held() {
     let env = Env::new();
     let net = env.network("reclaim", "10.204.3.0/24");
     let alive = env.container("alive", &net, &[]);
-    let mut req = env.request("dead", NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]));
+    let mut req = env.request(
+        "dead",
+        NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]),
+    );
     let port = free_port();
     req.publish = parse_publish(&format!("{port}:80")).unwrap();
     let dead = env.nets().setup_container(&req).unwrap();

@@ -89,7 +89,10 @@ fn published_port_answers_on_host_addresses_then_loopback_through_the_proxy() {
     // How Docker shows it.
     let ports = env.nets().published_ports(&web.req.id).unwrap();
     assert_eq!(ports_column(&[], &ports), format!("0.0.0.0:{port}->80/tcp"));
-    assert_eq!(port_lines(&ports), vec![format!("80/tcp -> 0.0.0.0:{port}")]);
+    assert_eq!(
+        port_lines(&ports),
+        vec![format!("80/tcp -> 0.0.0.0:{port}")]
+    );
 
     // Teardown: proxy gone (the port is free), rules gone, nothing answers.
     env.nets().teardown_container(&web.req.id).unwrap();
@@ -106,7 +109,10 @@ fn a_taken_port_is_refused_before_anything_is_set_up() {
     let holder = TcpListener::bind("0.0.0.0:0").unwrap();
     let port = holder.local_addr().unwrap().port();
 
-    let mut req = env.request("late", NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]));
+    let mut req = env.request(
+        "late",
+        NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]),
+    );
     req.publish = parse_publish(&format!("{port}:80")).unwrap();
     let err = env.nets().setup_container(&req).unwrap_err();
     assert_eq!(
@@ -116,7 +122,10 @@ fn a_taken_port_is_refused_before_anything_is_set_up() {
     // Nothing left: no endpoint, no veth on the bridge, no eth0 inside, no rule.
     assert!(env.nets().endpoints_of(&net).unwrap().is_empty());
     assert_eq!(sh(&format!("ip -o link show master {}", net.bridge)), "");
-    let inside = sh(&format!("nsenter --net={} ip -o link show", req.netns.display()));
+    let inside = sh(&format!(
+        "nsenter --net={} ip -o link show",
+        req.netns.display()
+    ));
     assert!(!inside.contains("eth0"), "{inside}");
     assert!(!table(&env).contains(&port.to_string()));
     assert!(env.nets().published_ports(&req.id).unwrap().is_empty());
@@ -128,7 +137,10 @@ fn a_port_held_by_another_container_is_refused() {
     let net = env.network("twice", "10.202.3.0/24");
     let port = free_port();
     let first = publish(&env, "first", &net, &[&format!("{port}:80")]);
-    let mut req = env.request("second", NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]));
+    let mut req = env.request(
+        "second",
+        NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]),
+    );
     req.publish = parse_publish(&format!("127.0.0.1:{port}:80")).unwrap();
     let err = env.nets().setup_container(&req).unwrap_err();
     assert_eq!(
@@ -144,7 +156,10 @@ fn random_ranges_and_publish_all() {
     let env = Env::new();
     let net = env.network("rand", "10.202.4.0/24");
     let base = free_port().min(60000);
-    let mut req = env.request("r", NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]));
+    let mut req = env.request(
+        "r",
+        NetworkMode::Networks(vec![NetworkAttach::new(&net.name)]),
+    );
     req.publish = [
         "127.0.0.1::80".to_string(),
         format!("{base}-{}:90-91", base + 1),
@@ -209,10 +224,20 @@ fn udp_roundtrip(to: (Ipv4Addr, u16)) -> Option<String> {
 fn udp_goes_through_dnat_and_the_proxy() {
     let env = Env::new();
     let net = env.network("udp", "10.202.5.0/24");
-    let port = UdpSocket::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let port = UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let c = publish(&env, "echo", &net, &[&format!("{port}:7/udp")]);
     udp_echo(&c.req.netns, 7);
-    assert_eq!(udp_roundtrip((host_address(), port)).as_deref(), Some("ping"));
+    assert_eq!(
+        udp_roundtrip((host_address(), port)).as_deref(),
+        Some("ping")
+    );
     env.helper("proxy", &c.req.id);
-    assert_eq!(udp_roundtrip((Ipv4Addr::LOCALHOST, port)).as_deref(), Some("ping"));
+    assert_eq!(
+        udp_roundtrip((Ipv4Addr::LOCALHOST, port)).as_deref(),
+        Some("ping")
+    );
 }

@@ -118,7 +118,6 @@ fn network_none_has_only_loopback_up() {
 #[test]
 fn host_and_container_modes_set_up_nothing() {
     let env = Env::new();
-    let before = sh("ip -o link show");
     let req = env.request("h", NetworkMode::parse("host"));
     let out = env.nets().setup_container(&req).unwrap();
     assert!(out.endpoints.is_empty());
@@ -126,13 +125,23 @@ fn host_and_container_modes_set_up_nothing() {
         out.resolv_conf.unwrap(),
         std::fs::read_to_string("/etc/resolv.conf").unwrap()
     );
-    let req = env.request("c", NetworkMode::parse("container:other"));
-    let out = env.nets().setup_container(&req).unwrap();
+    assert!(out
+        .hosts
+        .unwrap()
+        .starts_with(&std::fs::read_to_string("/etc/hosts").unwrap()));
+    let req2 = env.request("c", NetworkMode::parse("container:other"));
+    let out = env.nets().setup_container(&req2).unwrap();
     assert_eq!(out, ContainerNet::default());
-    assert_eq!(
-        sh("ip -o link show").lines().count(),
-        before.lines().count()
-    );
+    // Neither namespace was touched: only `lo`, still down.
+    for r in [&req, &req2] {
+        let links = sh(&format!(
+            "nsenter --net={} ip -o link show",
+            r.netns.display()
+        ));
+        assert_eq!(links.lines().count(), 1, "{links}");
+        assert!(links.contains("lo: <LOOPBACK>"), "{links}");
+        assert!(env.nets().endpoints_of_container(&r.id).unwrap().is_empty());
+    }
 }
 
 #[test]
