@@ -369,6 +369,22 @@ fn images_reference_argument_selects_repository_and_tag() {
 }
 
 #[test]
+#[ignore = "bug: several reference= filters must all match instead of any"]
+fn images_reference_filters_are_alternatives() {
+    // Docker lists what matches any of the reference patterns.
+    let b = Berth::new();
+    b.tiny("1", Some("alpha:1"));
+    b.tiny("2", Some("beta:1"));
+    b.tiny("3", Some("gamma:1"));
+    let rows = images_fmt(
+        &b,
+        "{{.Repository}}",
+        &["-f", "reference=alpha", "-f", "reference=beta"],
+    );
+    assert_eq!(rows, ["beta", "alpha"]);
+}
+
+#[test]
 #[ignore = "bug: images REPO:TAG lists every name of the matching image"]
 fn images_reference_argument_shows_only_that_name_of_an_image() {
     let b = Berth::new();
@@ -968,4 +984,38 @@ fn history_shows_the_imported_layer() {
         missing.fails(1).trim(),
         "Error response from daemon: No such image: nosuch:latest"
     );
+}
+
+#[test]
+fn history_without_human_units_prints_bytes_and_times() {
+    let b = Berth::new();
+    let tar = tar_of(&[Entry::File("f", &[b'x'; 2_000])]);
+    b.run_stdin(&["import", "-", "h"], &tar).ok();
+    let out = b.run(&[
+        "history",
+        "--human=false",
+        "--format",
+        "{{.Size}}|{{.CreatedSince}}",
+        "h",
+    ]);
+    let line = out.ok().trim().to_string();
+    let (size, created) = line.split_once('|').unwrap();
+    assert_eq!(size, "2000");
+    chrono::DateTime::parse_from_rfc3339(created).unwrap_or_else(|e| panic!("{created}: {e}"));
+}
+
+#[test]
+#[ignore = "bug: history --human=false writes UTC times as +00:00 where Go writes Z"]
+fn history_without_human_units_writes_times_as_go_does() {
+    // Go's time.RFC3339 layout writes a UTC time with a Z.
+    let b = Berth::new();
+    b.tiny("x", Some("h"));
+    let out = b
+        .command()
+        .env("TZ", "UTC")
+        .args(["history", "-H=false", "--format", "{{.CreatedSince}}", "h"])
+        .output()
+        .unwrap();
+    let created = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(created.ends_with('Z'), "{created}");
 }
