@@ -1019,3 +1019,61 @@ fn history_without_human_units_writes_times_as_go_does() {
     let created = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(created.ends_with('Z'), "{created}");
 }
+
+#[test]
+fn image_prune_until_removes_only_older_images() {
+    let b = Berth::new();
+    let archive = docker_archive(&[ArchiveImage {
+        tags: &["old:1"],
+        created: "2015-03-01T10:00:00Z",
+        layers: vec![tiny_tar("old")],
+        run_config: serde_json::json!({}),
+    }]);
+    b.run_stdin(&["load"], &archive).ok();
+    let fresh = b.tiny("fresh", Some("fresh:1"));
+    let out = b.run(&["image", "prune", "-a", "-f", "--filter", "until=24h"]);
+    assert!(
+        out.ok().starts_with("Deleted Images:\nuntagged: old:1\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        b.run(&["images", "-aq", "--no-trunc"]).ok(),
+        format!("{fresh}\n")
+    );
+    let out = b.run(&[
+        "image",
+        "prune",
+        "-a",
+        "-f",
+        "--filter",
+        "until=2016-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.ok(), "Total reclaimed space: 0B\n");
+}
+
+#[test]
+fn command_aliases_and_inspect_type() {
+    let b = Berth::new();
+    let id = b.tiny("x", Some("x:1"));
+    let q = |args: &[&str]| b.run(args).ok().to_string();
+    assert_eq!(q(&["image", "ls", "-q"]), q(&["image", "list", "-q"]));
+    assert_eq!(q(&["images", "-q"]), format!("{}\n", short(&id)));
+    assert_eq!(
+        q(&["inspect", "--type", "image", "-f", "{{.Id}}", "x:1"]),
+        format!("{id}\n")
+    );
+    let bad = b.run(&["inspect", "--type", "gadget", "x:1"]);
+    assert!(
+        bad.fails(1)
+            .contains("\"gadget\" is not a valid value for --type"),
+        "{}",
+        bad.stderr
+    );
+    // `--format table` alone is the default table.
+    let table = b.run(&["images", "--format", "table"]);
+    assert_eq!(table.ok(), b.run(&["images"]).ok());
+    let one = b.run(&["images", "--format", "{{json .}}"]);
+    let v: Value = serde_json::from_str(one.ok().trim()).unwrap();
+    assert_eq!(v["Repository"], "x");
+}
