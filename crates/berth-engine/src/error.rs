@@ -21,6 +21,9 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Other(String),
+    /// The container's process could not be started: `code` is Docker's 125/126/127.
+    #[error("failed to create task for container: {message}")]
+    Start { code: i32, message: String },
 }
 
 impl EngineError {

@@ -2,9 +2,11 @@
 //! The CLI and the API server are thin faces over this crate: they parse input, call an
 //! [`Engine`] method, and format what it returns. No use case is written twice.
 
+pub mod container;
 mod error;
 pub mod image;
 pub mod system;
+pub mod volume;
 
 use std::path::{Path, PathBuf};
 

@@ -201,7 +201,7 @@ impl Store {
                     .query_map([prefix.clone(), format!("{prefix}g")], row_to_container)?
                     .collect::<rusqlite::Result<_>>()?;
                 match found.len() {
-                    1 => return Ok(found.into_iter().next().ok_or_else(not_found)?),
+                    1 => return found.into_iter().next().ok_or_else(not_found),
                     0 => {}
                     _ => return Err(StoreError::Ambiguous(s.to_string())),
                 }

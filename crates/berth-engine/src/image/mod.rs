@@ -16,6 +16,7 @@ pub use import::{host_architecture, ImportOptions};
 pub use inspect::ImageInspect;
 pub use list::{ImageFilter, ImageSummary, ListOptions};
 pub use load::Loaded;
+pub(crate) use remove::parse_until;
 pub use remove::{PruneReport, RemoveEvent};
 pub use save::SaveFormat;
 

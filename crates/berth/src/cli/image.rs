@@ -236,10 +236,11 @@ fn inspect_images(format: &str, names: &[String], engine: &Engine) -> Result<(),
     print_inspect(format, &found, missing)
 }
 
-/// `inspect`: any object by name; images for now (containers join with the runtime).
+/// `inspect`: any object by name — a container first, then an image, then a volume, as
+/// Docker looks them up.
 pub fn inspect(a: InspectArgs, engine: &Engine) -> Result<(), CliError> {
     match a.kind.as_deref() {
-        None | Some("image") => {}
+        None | Some("image") | Some("container") | Some("volume") => {}
         Some(other) => {
             return Err(CliError::usage(format!(
                 "\"{other}\" is not a valid value for --type"
@@ -249,6 +250,33 @@ pub fn inspect(a: InspectArgs, engine: &Engine) -> Result<(), CliError> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for n in &a.names {
+        let kind = a.kind.as_deref();
+        if kind.is_none() || kind == Some("container") {
+            match engine.inspect_container(n, a.size) {
+                Ok(v) => {
+                    found.push(v);
+                    continue;
+                }
+                Err(e) if e.is_not_found() && kind.is_none() => {}
+                Err(e) if e.is_not_found() => {
+                    missing.push(format!("Error response from daemon: {e}"));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if kind == Some("volume") || kind.is_none() {
+            if let Some(v) = engine.volume(n)? {
+                found.push(serde_json::to_value(v).unwrap_or(Value::Null));
+                continue;
+            }
+            if kind == Some("volume") {
+                missing.push(format!(
+                    "Error response from daemon: get {n}: no such volume"
+                ));
+                continue;
+            }
+        }
         match engine.inspect_image(n) {
             Ok(i) => found.push(serde_json::to_value(i).unwrap_or(Value::Null)),
             Err(e) if e.is_not_found() => missing.push(if a.kind.is_some() {

@@ -1,10 +1,13 @@
 //! Command-line parsing and dispatch. Each command group lives in its own module; each
 //! command parses its flags, calls one engine method, and formats the result as Docker does.
 
+mod container;
 mod error;
+mod flags;
 mod image;
 mod output;
 mod system;
+mod volume;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,23 +26,13 @@ pub use error::CliError;
 )]
 struct Cli {
     /// Root of the store (images, layers, containers)
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_ROOT",
-        default_value = "/var/lib/berth"
-    )]
+    #[arg(long, env = "BERTH_ROOT", default_value = "/var/lib/berth")]
     root: PathBuf,
     /// Directory for runtime state (monitor sockets, pids)
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_RUNROOT",
-        default_value = "/run/berth"
-    )]
+    #[arg(long, env = "BERTH_RUNROOT", default_value = "/run/berth")]
     runroot: PathBuf,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long, global = true, default_value = "info")]
+    #[arg(short = 'l', long, default_value = "info")]
     log_level: LogLevel,
     #[command(subcommand)]
     command: Command,
@@ -54,6 +47,7 @@ enum LogLevel {
     Fatal,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Manage images
@@ -78,10 +72,55 @@ enum Command {
     /// Manage berth
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Show the berth version information
     Version(system::VersionArgs),
     /// Display system-wide information
     Info(system::InfoArgs),
+}
+
+// Parsed once per process: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// List containers
+    #[command(name = "ls", aliases = ["list", "ps"])]
+    Ls(container::PsArgs),
+    /// Remove one or more containers
+    #[command(name = "rm", alias = "remove")]
+    Rm(container::RmArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
+    /// Remove all stopped containers
+    Prune(container::PruneArgs),
+    /// Display detailed information on one or more containers
+    Inspect(container::InspectArgs),
+}
+
+fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliError> {
+    match c {
+        ContainerCommand::Create(a) => container::create(a, engine),
+        ContainerCommand::Ls(a) => container::ps(a, engine),
+        ContainerCommand::Rm(a) => container::rm(a, engine),
+        ContainerCommand::Rename(a) => container::rename(a, engine),
+        ContainerCommand::Prune(a) => container::prune(a, engine),
+        ContainerCommand::Inspect(a) => container::inspect(a, engine),
+    }
 }
 
 /// Runs the command line and turns the outcome into Docker's exit status.
@@ -140,6 +179,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Save(a) => image::save(a, &engine()?),
         Command::Load(a) => image::load(a, &engine()?),
         Command::System(c) => system::run(c, &engine()?),
+        Command::Container(c) => container_command(c, &engine()?),
+        Command::Create(a) => container::create(a, &engine()?),
+        Command::Ps(a) => container::ps(a, &engine()?),
+        Command::Rm(a) => container::rm(a, &engine()?),
+        Command::Rename(a) => container::rename(a, &engine()?),
+        Command::Volume(c) => volume::run(c, &engine()?),
         Command::Version(a) => system::version(a, engine().ok().as_ref()),
         Command::Info(a) => system::info(a, &engine()?),
     }
@@ -155,4 +200,34 @@ fn confirm(warning: &str) -> Result<bool, CliError> {
     std::io::stdin().lock().read_line(&mut line)?;
     let answer = line.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    /// clap checks a command's flags only when it is built: build every (sub)command.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        fn walk(path: &mut Vec<String>, cmd: &clap::Command) {
+            let mut args = vec!["berth".to_string()];
+            args.extend(path.iter().cloned());
+            args.push("--help".into());
+            let r = super::Cli::try_parse_from(&args);
+            assert!(
+                matches!(&r, Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp),
+                "{args:?}: {:?}",
+                r.err()
+            );
+            for sub in cmd.get_subcommands() {
+                path.push(sub.get_name().to_string());
+                walk(path, sub);
+                path.pop();
+            }
+        }
+        let cmd = super::Cli::command();
+        for sub in cmd.get_subcommands() {
+            walk(&mut vec![sub.get_name().to_string()], sub);
+        }
+    }
 }

@@ -1,0 +1,28 @@
+//! Container use cases: create, start, stop, ps, inspect, rm, logs, exec, cp ... Each verb in
+//! its own file; the monitor entry point in `monitor.rs`.
+
+mod config;
+mod create;
+mod inspect;
+mod lifecycle;
+mod list;
+// mod monitor; (waits for berth_runtime::monitor)
+mod names;
+mod remove;
+mod rootfs;
+mod runtime;
+mod signal;
+mod spec;
+mod start;
+mod state;
+mod user;
+
+pub use config::{
+    Config, HostConfig, LogConfig, MountPoint, MountSpec, RestartPolicy, Stored, TmpfsOptions,
+};
+pub use create::CreateOptions;
+pub use list::{ContainerSummary, PsOptions};
+
+pub use signal::parse_signal;
+pub use start::Starting;
+pub use state::{monitor_alive, process_start_time};

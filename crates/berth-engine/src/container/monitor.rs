@@ -1,0 +1,179 @@
+//! The engine's side of a container's monitor process (`berth __monitor ID`): the database
+//! updates, mounts, restart policy and `--rm` cleanup that berth-runtime's monitor loop
+//! calls back into.
+
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use berth_runtime::monitor::{self, Decision, ExitInfo, MonitorConfig, MonitorHooks, RuntimeChoice};
+use berth_store::{now_rfc3339, ContainerStatus};
+
+use super::config::Stored;
+use super::state::process_start_time;
+use crate::{Engine, EngineError, EngineOptions, Result};
+
+/// Docker's restart back-off: 100 ms, doubled each time, at most a minute; reset when the
+/// container ran for 10 s.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
+
+/// Detaches from the caller. Must run first, while the process has one thread.
+pub fn monitor_daemonize() -> Result<()> {
+    monitor::daemonize().map_err(|e| EngineError::Other(e.to_string()))
+}
+
+/// Runs the monitor of container `id` until the container is done for good.
+pub fn monitor_main(options: EngineOptions, id: &str, ready: OwnedFd, wait_for_attach: bool) -> Result<()> {
+    let engine = Engine::open(options)?;
+    let c = engine
+        .store()
+        .container(id)?
+        .ok_or_else(|| EngineError::NotFound(format!("No such container: {id}")))?;
+    let stored = Stored::parse(&c.config);
+    let runtime_name = stored.host_config.runtime.clone();
+    let runtime = match runtime_name.as_str() {
+        "" | "berth" | "embedded" => RuntimeChoice::Embedded {
+            state_dir: engine.runtime_state_dir(""),
+        },
+        other => RuntimeChoice::Binary {
+            path: super::runtime::binary_path(other),
+            state_dir: engine.runtime_state_dir(other),
+        },
+    };
+    let config = MonitorConfig {
+        id: c.id.clone(),
+        bundle: engine.store().container_run_dir(&c.id).join("bundle"),
+        runtime,
+        terminal: stored.config.tty,
+        open_stdin: stored.config.open_stdin,
+        stdin_once: stored.config.stdin_once,
+        log_path: engine.log_path(&c.id),
+        socket_path: engine.monitor_socket(&c.id),
+        wait_for_attach,
+        initial_size: None,
+    };
+    let mut hooks = Hooks {
+        engine: &engine,
+        id: c.id.clone(),
+        stored,
+        started: None,
+        backoff: BACKOFF_START,
+        restarts: c.state.restart_count,
+    };
+    monitor::run(config, &mut hooks, ready).map_err(|e| EngineError::Other(e.to_string()))
+}
+
+struct Hooks<'a> {
+    engine: &'a Engine,
+    id: String,
+    stored: Stored,
+    started: Option<Instant>,
+    backoff: Duration,
+    restarts: i64,
+}
+
+impl Hooks<'_> {
+    fn restart_decision(&mut self, exit: &ExitInfo) -> Decision {
+        let policy = &self.stored.host_config.restart_policy;
+        let wanted = match policy.name.as_str() {
+            "always" | "unless-stopped" => !exit.manually_stopped,
+            "on-failure" => {
+                exit.code != 0
+                    && !exit.manually_stopped
+                    && (policy.maximum_retry_count == 0 || self.restarts < policy.maximum_retry_count)
+            }
+            _ => false,
+        };
+        if !wanted || self.stored.host_config.auto_remove {
+            return Decision::Finish;
+        }
+        if self.started.is_some_and(|t| t.elapsed() >= BACKOFF_RESET_AFTER) {
+            self.backoff = BACKOFF_START;
+        }
+        let delay = self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.restarts += 1;
+        Decision::Restart { delay }
+    }
+}
+
+impl MonitorHooks for Hooks<'_> {
+    fn prepare(&mut self) -> berth_runtime::Result<()> {
+        if let Ok(Some(c)) = self.engine.store().container(&self.id) {
+            if let Ok(rootfs) = self.engine.rootfs(&c) {
+                let _ = rootfs.mount();
+            }
+        }
+        Ok(())
+    }
+
+    fn started(&mut self, pid: i32) -> berth_runtime::Result<()> {
+        self.started = Some(Instant::now());
+        let me = std::process::id() as i32;
+        let me_start = process_start_time(me).unwrap_or(0);
+        let restarts = self.restarts;
+        let now = now_rfc3339();
+        let _ = self.engine.store().update_container_state(&self.id, |s| {
+            s.status = ContainerStatus::Running;
+            s.pid = pid;
+            s.monitor_pid = me;
+            s.monitor_start = me_start;
+            s.exit_code = 0;
+            s.error.clear();
+            s.oom_killed = false;
+            s.started_at = now.clone();
+            s.restart_count = restarts;
+            s.manually_stopped = false;
+            Ok(())
+        });
+        Ok(())
+    }
+
+    fn exited(&mut self, exit: &ExitInfo) -> Decision {
+        let decision = self.restart_decision(exit);
+        let finished = chrono::DateTime::<chrono::Utc>::from(exit.finished_at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let restarting = matches!(decision, Decision::Restart { .. });
+        let restarts = self.restarts;
+        let _ = self.engine.store().update_container_state(&self.id, |s| {
+            s.status = if restarting { ContainerStatus::Restarting } else { ContainerStatus::Exited };
+            s.pid = 0;
+            s.exit_code = exit.code;
+            s.oom_killed = exit.oom_killed;
+            s.finished_at = finished.clone();
+            s.manually_stopped = exit.manually_stopped;
+            s.restart_count = restarts;
+            if !restarting {
+                s.monitor_pid = 0;
+                s.monitor_start = 0;
+            }
+            Ok(())
+        });
+        decision
+    }
+
+    fn finished(&mut self) {
+        let Ok(Some(c)) = self.engine.store().container(&self.id) else {
+            return;
+        };
+        if self.stored.host_config.auto_remove {
+            let _ = self.engine.remove_stopped(&c, true);
+            return;
+        }
+        let _lock = self.engine.lock_mount(&c.id);
+        // A new `start` may have taken the container over meanwhile: its mount is not ours.
+        let live_again = self
+            .engine
+            .store()
+            .container(&self.id)
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.state.status.is_live() || c.state.monitor_pid != 0);
+        if !live_again {
+            if let Ok(rootfs) = self.engine.rootfs(&c) {
+                let _ = rootfs.unmount();
+            }
+        }
+    }
+}

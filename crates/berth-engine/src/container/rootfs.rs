@@ -1,0 +1,202 @@
+//! The container's root filesystem: the image's layers as read-only overlay lowerdirs under
+//! the container's own upperdir, mounted at `containers/<id>/merged`. Mounted with the new
+//! mount API, one `lowerdir+` per layer: the classic option string of mount(2) runs out of
+//! room near 200 layers, this does not.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::CWD;
+use rustix::mount::{
+    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, unmount, FsMountFlags,
+    FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
+};
+
+use crate::{Engine, EngineError, Result};
+
+/// The directories of one container's layer.
+pub struct Rootfs {
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub merged: PathBuf,
+    /// Lowerdirs, top first (overlay's order).
+    pub lowers: Vec<PathBuf>,
+}
+
+impl Engine {
+    pub(crate) fn rootfs(&self, c: &berth_store::Container) -> Result<Rootfs> {
+        let dir = self.store().container_dir(&c.id);
+        let mut lowers: Vec<PathBuf> = self
+            .store()
+            .layer_stack(c.top_layer.as_ref())?
+            .iter()
+            .rev()
+            .map(|l| self.store().layer_diff(&l.chain_id))
+            .collect();
+        if lowers.is_empty() {
+            // An image without layers (`FROM scratch` with no files): overlay needs a lower.
+            lowers.push(dir.join("empty"));
+        }
+        Ok(Rootfs {
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            lowers,
+        })
+    }
+}
+
+impl Rootfs {
+    /// Creates the container's own directories (nothing is copied from the image).
+    pub fn create_dirs(&self) -> Result<()> {
+        for d in [&self.upper, &self.work, &self.merged] {
+            fs::create_dir_all(d).map_err(EngineError::io(format!("creating {}", d.display())))?;
+        }
+        if let Some(empty) = self.lowers.first().filter(|p| p.ends_with("empty")) {
+            fs::create_dir_all(empty).map_err(EngineError::io("creating empty lower"))?;
+        }
+        Ok(())
+    }
+
+    pub fn is_mounted(&self) -> bool {
+        is_mount_point(&self.merged)
+    }
+
+    /// Mounts the overlay at `merged` (a no-op when it is mounted already).
+    pub fn mount(&self) -> Result<()> {
+        if self.is_mounted() {
+            return Ok(());
+        }
+        self.create_dirs()?;
+        mount_overlay(&self.lowers, Some((&self.upper, &self.work)), &self.merged).map_err(
+            EngineError::io(format!("mounting the rootfs at {}", self.merged.display())),
+        )
+    }
+
+    /// Unmounts `merged` (lazily, so a process still inside does not block cleanup).
+    pub fn unmount(&self) -> Result<()> {
+        if !self.is_mounted() {
+            return Ok(());
+        }
+        match unmount(&self.merged, UnmountFlags::DETACH) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOENT => Ok(()),
+            Err(e) => Err(EngineError::io(format!(
+                "unmounting {}",
+                self.merged.display()
+            ))(e.into())),
+        }
+    }
+}
+
+/// Mounts an overlay of `lowers` (top first), with an optional upper/work pair, at `target`.
+pub(crate) fn mount_overlay(
+    lowers: &[PathBuf],
+    upper: Option<(&Path, &Path)>,
+    target: &Path,
+) -> io::Result<()> {
+    let fs_fd = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for l in lowers {
+        fsconfig_set_string(&fs_fd, "lowerdir+", l)?;
+    }
+    if let Some((u, w)) = upper {
+        fsconfig_set_string(&fs_fd, "upperdir", u)?;
+        fsconfig_set_string(&fs_fd, "workdir", w)?;
+    }
+    fsconfig_create(&fs_fd)?;
+    let mnt = fsmount(
+        &fs_fd,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::empty(),
+    )?;
+    move_mount(
+        &mnt,
+        "",
+        CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )?;
+    Ok(())
+}
+
+/// Whether `path` is the root of a mount (its device differs from its parent's, or
+/// /proc/self/mountinfo lists it).
+pub(crate) fn is_mount_point(path: &Path) -> bool {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let Ok(canon) = fs::canonicalize(path) else {
+        return false;
+    };
+    let want = canon.to_string_lossy();
+    mountinfo.lines().any(|l| {
+        l.split(' ')
+            .nth(4)
+            .map(unescape_mountinfo)
+            .is_some_and(|mp| mp == want)
+    })
+}
+
+/// Mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Held while a container's rootfs is being mounted or used by a short-lived command
+/// (`cp`, `export` of a stopped container), so a `start` in between does not mount it twice.
+pub(crate) struct MountLock {
+    _file: fs::File,
+}
+
+impl Engine {
+    pub(crate) fn lock_mount(&self, id: &str) -> Result<MountLock> {
+        let path = self.store().container_dir(id).join("mount.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(EngineError::io(format!("opening {}", path.display())))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| EngineError::io("locking the container's rootfs")(e.into()))?;
+        Ok(MountLock { _file: file })
+    }
+
+    /// Runs `f` with the container's merged rootfs: the live mount of a running container,
+    /// or a temporary mount of a stopped one (unmounted again afterwards).
+    pub fn with_rootfs<T>(
+        &self,
+        c: &berth_store::Container,
+        f: impl FnOnce(&Path) -> Result<T>,
+    ) -> Result<T> {
+        let rootfs = self.rootfs(c)?;
+        let _lock = self.lock_mount(&c.id)?;
+        if rootfs.is_mounted() {
+            return f(&rootfs.merged);
+        }
+        rootfs.mount()?;
+        let out = f(&rootfs.merged);
+        // A container started meanwhile waited for our lock and mounts its own afterwards.
+        rootfs.unmount()?;
+        out
+    }
+}

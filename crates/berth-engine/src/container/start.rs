@@ -1,0 +1,187 @@
+//! `start` (and the second half of `run`): mount the rootfs, write the runtime bundle, and
+//! hand the container to a new monitor process, which outlives this command.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use berth_runtime::spec::NamespaceMode;
+use berth_store::Container;
+use serde::Deserialize;
+
+use super::config::Stored;
+use crate::{Engine, EngineError, Result};
+
+/// A container being started: its monitor listens on `socket`; the start result comes
+/// through [`Starting::wait`].
+pub struct Starting {
+    pub id: String,
+    pub socket: PathBuf,
+    ready: BufReader<File>,
+}
+
+/// What the monitor reports on its ready pipe.
+#[derive(Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum ReadyEvent {
+    Listening,
+    Started { pid: i32 },
+    Error { code: i32, message: String },
+}
+
+impl Starting {
+    /// Waits until the container runs (its init's pid) or failed to start.
+    pub fn wait(mut self) -> Result<i32> {
+        loop {
+            match next_event(&mut self.ready)? {
+                Some(ReadyEvent::Listening) => continue,
+                Some(ReadyEvent::Started { pid }) => return Ok(pid),
+                Some(ReadyEvent::Error { code, message }) => {
+                    return Err(EngineError::Start { code, message })
+                }
+                None => {
+                    return Err(EngineError::Start {
+                        code: 125,
+                        message: "the container's monitor ended before the container started"
+                            .into(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn next_event(r: &mut BufReader<File>) -> Result<Option<ReadyEvent>> {
+    let mut line = String::new();
+    let n = r
+        .read_line(&mut line)
+        .map_err(EngineError::io("reading the monitor's report"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    serde_json::from_str(line.trim())
+        .map(Some)
+        .map_err(|e| EngineError::Other(format!("bad report from the monitor: {e}: {line}")))
+}
+
+impl Engine {
+    /// Starts a stopped or new container. With `wait_for_attach`, the monitor creates the
+    /// container's process only once a client attached to `socket` (so nothing it prints is
+    /// missed). Starting a running container is a no-op, as in Docker.
+    pub fn start_container(&self, name: &str, wait_for_attach: bool) -> Result<Option<Starting>> {
+        let c = self.container(name)?;
+        if c.state.status.is_live() {
+            return Ok(None);
+        }
+        let stored = Stored::parse(&c.config);
+        let run_dir = self.store().container_run_dir(&c.id);
+        std::fs::create_dir_all(&run_dir).map_err(EngineError::io("creating the run directory"))?;
+        let bundle = run_dir.join("bundle");
+        {
+            let _lock = self.lock_mount(&c.id)?;
+            let rootfs = self.rootfs(&c)?;
+            rootfs.mount()?;
+            let prepared = (|| {
+                let netns = self.network_namespace(&c, &stored)?;
+                let spec = self.container_spec(&c, &stored, &rootfs.merged, netns)?;
+                let oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
+                std::fs::create_dir_all(&bundle).map_err(EngineError::io("creating the bundle"))?;
+                berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
+            })();
+            if let Err(e) = prepared {
+                let _ = rootfs.unmount();
+                return Err(e);
+            }
+        }
+        let starting = self.spawn_monitor(&c, wait_for_attach)?;
+        Ok(Some(starting))
+    }
+
+    /// `start` without attaching: returns once the container runs.
+    pub fn start_detached(&self, name: &str) -> Result<String> {
+        let c = self.container(name)?;
+        if let Some(s) = self.start_container(&c.id, false)? {
+            s.wait()?;
+        }
+        Ok(c.id)
+    }
+
+    /// Re-executes this binary as the container's monitor and waits until it listens.
+    fn spawn_monitor(&self, c: &Container, wait_for_attach: bool) -> Result<Starting> {
+        let exe = std::env::current_exe().map_err(EngineError::io("finding the berth binary"))?;
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| EngineError::io("creating a pipe")(e.into()))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot())
+            .arg("__monitor")
+            .arg(&c.id)
+            .arg("--ready-fd")
+            .arg("3")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if wait_for_attach {
+            cmd.arg("--wait-for-attach");
+        }
+        let write_fd = write.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls: dup2 of an fd we own
+        // onto 3, which also clears its close-on-exec flag.
+        unsafe {
+            cmd.pre_exec(move || {
+                if write_fd == 3 {
+                    let flags = libc::fcntl(3, libc::F_GETFD);
+                    libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                } else if libc::dup2(write_fd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(EngineError::io("starting the container's monitor"))?;
+        drop(write);
+        // The monitor forks itself away at once; its first process exits and is reaped here.
+        let _ = child.wait();
+        let mut ready = BufReader::new(File::from(read));
+        match next_event(&mut ready)? {
+            Some(ReadyEvent::Listening) => {}
+            Some(ReadyEvent::Error { code, message }) => {
+                return Err(EngineError::Start { code, message })
+            }
+            Some(ReadyEvent::Started { .. }) | None => {
+                return Err(EngineError::Start {
+                    code: 125,
+                    message: "the container's monitor did not start".into(),
+                })
+            }
+        }
+        Ok(Starting {
+            id: c.id.clone(),
+            socket: self.monitor_socket(&c.id),
+            ready,
+        })
+    }
+
+    pub fn monitor_socket(&self, id: &str) -> PathBuf {
+        self.store().container_run_dir(id).join("monitor.sock")
+    }
+
+    /// The network namespace the container gets (the network layer refines this).
+    fn network_namespace(&self, _c: &Container, stored: &Stored) -> Result<NamespaceMode> {
+        Ok(match stored.host_config.network_mode.as_str() {
+            "host" => NamespaceMode::Host,
+            _ => NamespaceMode::Private,
+        })
+    }
+}
+
+pub(crate) fn runtime_error(e: berth_runtime::Error) -> EngineError {
+    EngineError::Other(e.to_string())
+}
