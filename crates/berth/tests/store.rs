@@ -340,19 +340,6 @@ fn root_and_runroot_flags_and_variables_choose_the_store() {
         root.join("berth.db").is_file(),
         "the store is where --root says"
     );
-    // The flag may also follow the command, as Docker's global flags may.
-    let out = bare()
-        .args([
-            "images",
-            "-q",
-            "--root",
-            root.to_str().unwrap(),
-            "--runroot",
-            run.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
     // The variables name the same store.
     let out = bare()
         .env("BERTH_ROOT", &root)
