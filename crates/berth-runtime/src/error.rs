@@ -29,6 +29,12 @@ pub enum Error {
         action: &'static str,
         message: String,
     },
+    /// A container's monitor refused a request, with its reason.
+    #[error("{0}")]
+    Monitor(String),
+    /// Bytes on a monitor socket or in a log file that do not follow the format.
+    #[error("protocol error: {0}")]
+    Protocol(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -27,10 +27,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod attach;
 mod bundle;
 mod console;
 mod error;
 mod host;
+pub mod logs;
+pub mod monitor;
 mod process;
 mod runtime;
 pub mod seccomp;
@@ -41,5 +44,7 @@ pub use console::{set_window_size, ConsoleSocket};
 pub use error::{Error, Result};
 pub use host::{CgroupLayout, HostInfo};
 pub use process::{become_subreaper, ExitStatus, InitProcess};
-pub use runtime::{ContainerState, Embedded, OciBinary, Runtime, Status, Stdio};
+pub use runtime::{
+    exec_process, ContainerState, Embedded, ExecOptions, OciBinary, Runtime, Status, Stdio,
+};
 pub use spec::{build_spec, build_spec_for, ContainerSpec};

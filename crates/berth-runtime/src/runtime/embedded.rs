@@ -13,7 +13,9 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::{Container, ContainerStatus};
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
+use oci_spec::runtime::{Capabilities, Capability as SpecCapability, Process, Spec};
 
+use super::exec::ProcessFile;
 use super::executor::CommandExecutor;
 use super::failure::classify;
 use super::{ContainerState, Runtime, Status, Stdio};
@@ -54,7 +56,7 @@ impl Runtime for Embedded {
             .map_err(|err| runtime_error("create", err))?
             .with_root_path(&self.state_dir)
             .map_err(|err| runtime_error("create", err))?
-            .with_executor(CommandExecutor);
+            .with_executor(CommandExecutor::default());
         let builder = match stdio.lifted()? {
             Stdio::Fds {
                 stdin,
@@ -66,21 +68,13 @@ impl Runtime for Embedded {
                 .with_stderr(stderr),
             Stdio::Console(socket) => builder.with_console_socket(Some(socket)),
         };
-        let own_oom_score = std::fs::read_to_string(OOM_SCORE_ADJ).ok();
-        let result = builder
-            .as_init(bundle)
-            .with_systemd(false)
-            .with_detach(true)
-            .build();
-        // libcontainer applies the container's oom_score_adj to this process so that the
-        // init inherits it; the caller (the monitor) keeps its own.
-        if let Some(score) = own_oom_score {
-            if std::fs::read_to_string(OOM_SCORE_ADJ).ok().as_deref() != Some(score.as_str()) {
-                if let Err(err) = std::fs::write(OOM_SCORE_ADJ, score.trim()) {
-                    tracing::warn!(%err, "could not restore this process's oom_score_adj");
-                }
-            }
-        }
+        let result = keeping_own_oom_score(|| {
+            builder
+                .as_init(bundle)
+                .with_systemd(false)
+                .with_detach(true)
+                .build()
+        });
         match result {
             Ok(container) => {
                 container
@@ -117,6 +111,62 @@ impl Runtime for Embedded {
             .map_err(|err| runtime_error("delete", err))
     }
 
+    fn exec(&self, id: &str, process: Process, stdio: Stdio) -> Result<i32> {
+        let container = self.load(id)?;
+        let spec_path = container.bundle().join("config.json");
+        let spec = Spec::load(&spec_path).map_err(|err| runtime_error("exec", err))?;
+        let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        let command = process
+            .args()
+            .as_ref()
+            .and_then(|args| args.first().cloned())
+            .unwrap_or_default();
+        let process = with_seccomp_privilege(process, seccomp.is_some());
+        let process_file = ProcessFile::write(&self.state_dir.join(id), &process)?;
+        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_root_path(&self.state_dir)
+            .map_err(|err| runtime_error("exec", err))?
+            .with_executor(CommandExecutor::joining(seccomp));
+        let builder = match stdio.lifted()? {
+            Stdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => builder
+                .with_stdin(stdin)
+                .with_stdout(stdout)
+                .with_stderr(stderr),
+            Stdio::Console(socket) => builder.with_console_socket(Some(socket)),
+        };
+        let result = keeping_own_oom_score(|| {
+            builder
+                .as_tenant()
+                .with_process(Some(process_file.path()))
+                .with_detach(true)
+                .build()
+        });
+        drop(process_file);
+        match result {
+            Ok(pid) => Ok(pid.as_raw()),
+            Err(err) => {
+                reap_failed_children();
+                Err(classify("exec", &command, error_chain(&err)))
+            }
+        }
+    }
+
+    fn pause(&self, id: &str) -> Result<()> {
+        self.load(id)?
+            .pause()
+            .map_err(|err| runtime_error("pause", err))
+    }
+
+    fn resume(&self, id: &str) -> Result<()> {
+        self.load(id)?
+            .resume()
+            .map_err(|err| runtime_error("resume", err))
+    }
+
     fn state(&self, id: &str) -> Result<ContainerState> {
         let container = self.load(id)?;
         let status = match container.status() {
@@ -131,6 +181,47 @@ impl Runtime for Embedded {
             pid: container.pid().map(|pid| pid.as_raw()),
         })
     }
+}
+
+/// Runs `build` (which forks the container's process) and puts this process's
+/// oom_score_adj back: libcontainer sets the spec's on the caller so that the child
+/// inherits it, but the caller (the monitor) keeps its own.
+fn keeping_own_oom_score<T>(build: impl FnOnce() -> T) -> T {
+    let own = std::fs::read_to_string(OOM_SCORE_ADJ).ok();
+    let result = build();
+    if let Some(score) = own {
+        if std::fs::read_to_string(OOM_SCORE_ADJ).ok().as_deref() != Some(score.as_str()) {
+            if let Err(err) = std::fs::write(OOM_SCORE_ADJ, score.trim()) {
+                tracing::warn!(%err, "could not restore this process's oom_score_adj");
+            }
+        }
+    }
+    result
+}
+
+/// Loading a seccomp filter needs no-new-privileges or CAP_SYS_ADMIN, and the joining
+/// process's filter is loaded after its capabilities are set (see `executor.rs`). So a
+/// process without either gets CAP_SYS_ADMIN in its effective and permitted sets, never
+/// in its bounding set: execve then computes the command's capabilities from the
+/// bounding set (root) or the empty ambient set (other users), and CAP_SYS_ADMIN cannot
+/// reach the command.
+fn with_seccomp_privilege(mut process: Process, seccomp: bool) -> Process {
+    if !seccomp || process.no_new_privileges() == Some(true) {
+        return process;
+    }
+    if let Some(mut caps) = process.capabilities().clone() {
+        let add = |set: &Option<Capabilities>| {
+            let mut set = set.clone().unwrap_or_default();
+            set.insert(SpecCapability::SysAdmin);
+            Some(set)
+        };
+        let effective = add(caps.effective());
+        let permitted = add(caps.permitted());
+        caps.set_effective(effective);
+        caps.set_permitted(permitted);
+        process.set_capabilities(Some(caps));
+    }
+    process
 }
 
 fn runtime_error(action: &'static str, err: impl std::error::Error) -> Error {

@@ -2,18 +2,31 @@
 //! exec it. libcontainer's own executor reports a missing command in words of its own;
 //! this one uses runc's, so a missing command is recognised the same way for both
 //! runtimes (see `failure.rs`), and a late exec failure exits 127/126 as a shell would.
+//!
+//! For `exec` it also loads the container's seccomp filter: libcontainer builds the
+//! joining process's spec without the container's `linux.seccomp` (it keeps only
+//! namespaces and the cgroup), so the filter would be missing otherwise.
 
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
 use super::failure::{NOT_EXECUTABLE, NOT_FOUND, NOT_FOUND_PATH};
 
-#[derive(Clone)]
-pub(crate) struct CommandExecutor;
+#[derive(Clone, Default)]
+pub(crate) struct CommandExecutor {
+    /// The container's filter, for a process that joins it (exec).
+    seccomp: Option<LinuxSeccomp>,
+}
+
+impl CommandExecutor {
+    pub(crate) fn joining(seccomp: Option<LinuxSeccomp>) -> Self {
+        Self { seccomp }
+    }
+}
 
 /// Why a command cannot run.
 enum Unrunnable {
@@ -30,15 +43,32 @@ impl Executor for CommandExecutor {
         };
         let path_var = path_var(spec);
         match lookup(command, &path_var) {
-            Ok(_) => Ok(()),
-            Err(Unrunnable::Missing) if command.contains('/') => Err(message(format!(
-                "exec: {command:?}: stat {command}: {NOT_FOUND_PATH}"
-            ))),
-            Err(Unrunnable::Missing) => Err(message(format!("exec: {command:?}: {NOT_FOUND}"))),
+            Ok(_) => {}
+            Err(Unrunnable::Missing) if command.contains('/') => {
+                return Err(message(format!(
+                    "exec: {command:?}: stat {command}: {NOT_FOUND_PATH}"
+                )))
+            }
+            Err(Unrunnable::Missing) => {
+                return Err(message(format!("exec: {command:?}: {NOT_FOUND}")))
+            }
             Err(Unrunnable::NotExecutable) => {
-                Err(message(format!("exec: {command:?}: {NOT_EXECUTABLE}")))
+                return Err(message(format!("exec: {command:?}: {NOT_EXECUTABLE}")))
             }
         }
+        // Here rather than in `exec` so that a failure is reported to the caller like
+        // a missing command. libcontainer loads an init's filter at the same point:
+        // capabilities dropped, only the start handshake and the exec still to come.
+        if let Some(seccomp) = &self.seccomp {
+            let notify = libcontainer::seccomp::initialize_seccomp(seccomp)
+                .map_err(|err| message(format!("loading the container's seccomp filter: {err}")))?;
+            if let Some(fd) = notify {
+                // A notify listener is not supported for exec; the filter stands alone.
+                // SAFETY: `fd` was just returned by libseccomp and is owned by no one else.
+                drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+            }
+        }
+        Ok(())
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
@@ -55,6 +85,7 @@ impl Executor for CommandExecutor {
         };
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        reset_signals();
         // SAFETY: argv is a null-terminated array of pointers into `args`, which outlives
         // the call; execvp only returns on failure.
         unsafe { libc::execvp(program.as_ptr(), argv.as_ptr()) };
@@ -69,6 +100,25 @@ impl Executor for CommandExecutor {
         // SAFETY: _exit ends this (forked, single-threaded) init without running the
         // parent's atexit handlers or flushing buffers it copied from the parent.
         unsafe { libc::_exit(code) }
+    }
+}
+
+/// Ignored signals and the blocked mask survive exec. The caller is a Rust program
+/// (its runtime ignores SIGPIPE) started from who knows where (a shell may ignore
+/// SIGQUIT or SIGHUP), and the command must start as under Docker: every signal at
+/// its default, none blocked. Handled signals are reset by exec itself.
+fn reset_signals() {
+    // SAFETY: signal(2) and sigprocmask(2) on this single-threaded child just before
+    // exec; SIG_DFL installs no handler code, and the set is initialised by sigemptyset.
+    unsafe {
+        for signal in 1..=libc::SIGRTMAX() {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
     }
 }
 

@@ -6,6 +6,7 @@
 //! its child subreaper to learn the exit status: see [`crate::InitProcess`].
 
 mod embedded;
+mod exec;
 mod executor;
 mod failure;
 mod oci_binary;
@@ -13,9 +14,12 @@ mod oci_binary;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use oci_spec::runtime::Process;
+
 use crate::error::{Error, Result};
 
 pub use embedded::Embedded;
+pub use exec::{exec_process, ExecOptions};
 pub use oci_binary::OciBinary;
 
 /// The container's standard streams.
@@ -121,4 +125,20 @@ pub trait Runtime {
     fn delete(&self, id: &str, force: bool) -> Result<()>;
 
     fn state(&self, id: &str) -> Result<ContainerState>;
+
+    /// Starts `process` inside the running container `id`: in every namespace and the
+    /// cgroup of its init, under the container's seccomp filter, with the capabilities,
+    /// user and no-new-privileges `process` names ([`exec_process`] builds one from the
+    /// container's spec). Returns the new process's host pid at once; the caller waits
+    /// for it with [`crate::InitProcess`], as its parent (embedded) or its child
+    /// subreaper (binary). With `Stdio::Console`, `process.terminal` must be true.
+    ///
+    /// A missing or non-executable command fails here, as with `create`.
+    fn exec(&self, id: &str, process: Process, stdio: Stdio) -> Result<i32>;
+
+    /// Freezes every process of the container (cgroup freezer).
+    fn pause(&self, id: &str) -> Result<()>;
+
+    /// Thaws a paused container.
+    fn resume(&self, id: &str) -> Result<()>;
 }

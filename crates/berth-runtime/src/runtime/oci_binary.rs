@@ -9,6 +9,9 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use oci_spec::runtime::Process;
+
+use super::exec::ProcessFile;
 use super::failure::classify;
 use super::{ContainerState, Runtime, Status, Stdio};
 use crate::bundle::command_of;
@@ -95,27 +98,7 @@ impl Runtime for OciBinary {
             .arg(bundle)
             .arg("--pid-file")
             .arg(&pid_file);
-        // runc hands its own stdio to the container's init, so the container's fds are
-        // given to runc as its stdio. Its error text then goes to the container's stderr
-        // too; the log file gets a copy to read back.
-        match stdio.lifted()? {
-            Stdio::Fds {
-                stdin,
-                stdout,
-                stderr,
-            } => {
-                cmd.stdin(stdio_of(stdin))
-                    .stdout(stdio_of(stdout))
-                    .stderr(stdio_of(stderr));
-            }
-            Stdio::Console(socket) => {
-                cmd.arg("--console-socket")
-                    .arg(socket)
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null());
-            }
-        }
+        give_stdio(&mut cmd, stdio)?;
         cmd.arg(id);
         let status = cmd
             .status()
@@ -129,13 +112,7 @@ impl Runtime for OciBinary {
                 error_text(&log, b""),
             ));
         }
-        let pid = std::fs::read_to_string(&pid_file)
-            .map_err(|e| Error::io(format!("reading {}", pid_file.display()), e))?;
-        let _ = std::fs::remove_file(&pid_file);
-        pid.trim().parse().map_err(|_| Error::Runtime {
-            action: "create",
-            message: format!("bad pid file content {pid:?}"),
-        })
+        read_pid_file(&pid_file, "create")
     }
 
     fn start(&self, id: &str) -> Result<()> {
@@ -160,6 +137,48 @@ impl Runtime for OciBinary {
         }
         args.push(id.as_ref());
         self.run("delete", id, &args)
+    }
+
+    fn exec(&self, id: &str, process: Process, stdio: Stdio) -> Result<i32> {
+        self.check_state_dir(id)?;
+        let command = process
+            .args()
+            .as_ref()
+            .and_then(|args| args.first().cloned())
+            .unwrap_or_default();
+        let process_file = ProcessFile::write(&self.state_dir, &process)?;
+        let pid_file = self.state_dir.join(format!("{id}.exec.pid"));
+        let mut cmd = self.command(id);
+        // -d: runc exits once the process runs; it is then the subreaper's child.
+        cmd.arg("exec")
+            .arg("--process")
+            .arg(process_file.path())
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg("-d");
+        give_stdio(&mut cmd, stdio)?;
+        cmd.arg(id);
+        let status = cmd
+            .status()
+            .map_err(|e| Error::io(format!("running {}", self.path.display()), e))?;
+        let log = self.take_log(id);
+        if !status.success() {
+            let _ = std::fs::remove_file(&pid_file);
+            let message = error_text(&log, b"");
+            if message.contains("does not exist") {
+                return Err(Error::NoSuchContainer(id.to_string()));
+            }
+            return Err(classify("exec", &command, message));
+        }
+        read_pid_file(&pid_file, "exec")
+    }
+
+    fn pause(&self, id: &str) -> Result<()> {
+        self.run("pause", id, &["pause".as_ref(), id.as_ref()])
+    }
+
+    fn resume(&self, id: &str) -> Result<()> {
+        self.run("resume", id, &["resume".as_ref(), id.as_ref()])
     }
 
     fn state(&self, id: &str) -> Result<ContainerState> {
@@ -200,6 +219,42 @@ impl Runtime for OciBinary {
             .filter(|pid| *pid > 0);
         Ok(ContainerState { status, pid })
     }
+}
+
+/// Reads and removes the pid file runc wrote.
+fn read_pid_file(pid_file: &Path, action: &'static str) -> Result<i32> {
+    let pid = std::fs::read_to_string(pid_file)
+        .map_err(|e| Error::io(format!("reading {}", pid_file.display()), e))?;
+    let _ = std::fs::remove_file(pid_file);
+    pid.trim().parse().map_err(|_| Error::Runtime {
+        action,
+        message: format!("bad pid file content {pid:?}"),
+    })
+}
+
+/// runc hands its own stdio to the container's process, so the container's fds are
+/// given to runc as its stdio. Its error text then goes to the container's stderr too;
+/// the log file gets a copy to read back.
+fn give_stdio(cmd: &mut Command, stdio: Stdio) -> Result<()> {
+    match stdio.lifted()? {
+        Stdio::Fds {
+            stdin,
+            stdout,
+            stderr,
+        } => {
+            cmd.stdin(stdio_of(stdin))
+                .stdout(stdio_of(stdout))
+                .stderr(stdio_of(stderr));
+        }
+        Stdio::Console(socket) => {
+            cmd.arg("--console-socket")
+                .arg(socket)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        }
+    }
+    Ok(())
 }
 
 fn stdio_of(fd: OwnedFd) -> std::process::Stdio {

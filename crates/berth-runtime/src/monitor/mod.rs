@@ -1,0 +1,100 @@
+//! The per-container monitor (like Podman's conmon): one small process per container
+//! that outlives the CLI which started it. It owns the container's stdio or pty,
+//! writes the json-file log, serves attach and control requests on a unix socket
+//! (protocol in [`crate::attach`]), waits for the exit, reports it through
+//! [`MonitorHooks`], and restarts the container when the hooks ask for it.
+//!
+//! It runs on one thread around one `poll`, so the embedded runtime may fork from it,
+//! and it stays small: no async runtime, buffers of a few KiB.
+//!
+//! The engine's hidden entry point (`berth __monitor <id>`) does:
+//!
+//! ```no_run
+//! # use berth_runtime::monitor::{self, MonitorConfig, MonitorHooks};
+//! # fn entry(config: MonitorConfig, hooks: &mut dyn MonitorHooks, ready: std::os::fd::OwnedFd)
+//! #     -> berth_runtime::Result<()> {
+//! monitor::daemonize()?; // the CLI's child exits here; the monitor goes on detached
+//! monitor::run(config, hooks, ready)
+//! # }
+//! ```
+//!
+//! and the CLI reads [`ReadyEvent`]s from the other end of `ready` ([`ReadyReader`]).
+
+mod clients;
+mod container;
+mod daemon;
+mod hooks;
+mod oom;
+mod ready;
+mod reaper;
+mod supervisor;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+pub use daemon::daemonize;
+pub use hooks::{Decision, ExitInfo, MonitorHooks};
+pub use ready::{ReadyEvent, ReadyReader};
+
+use crate::error::Result;
+use crate::runtime::{Embedded, OciBinary, Runtime};
+
+/// Everything a monitor needs to know about its container. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    pub id: String,
+    /// The OCI bundle (its `config.json` must agree with `terminal`).
+    pub bundle: PathBuf,
+    pub runtime: RuntimeChoice,
+    /// `-t`: a pty instead of pipes.
+    pub terminal: bool,
+    /// `-i`: the container's stdin is a pipe attached clients write to (else /dev/null).
+    pub open_stdin: bool,
+    /// Close the container's stdin when an attached client ends its input (Docker's
+    /// `StdinOnce`, set for an attached `run -i`).
+    pub stdin_once: bool,
+    /// The json-file log; appended to across restarts.
+    pub log_path: PathBuf,
+    /// The attach/control socket (under 108 bytes). With a pty, the runtime's console
+    /// socket goes next to it, with the extension `.console`.
+    pub socket_path: PathBuf,
+    /// Create the container only once the first client attached, so that no output is
+    /// lost (`run` without `-d`, `start -a`).
+    pub wait_for_attach: bool,
+    /// The pty's first size, (rows, cols).
+    pub initial_size: Option<(u16, u16)>,
+}
+
+/// Which runtime runs the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeChoice {
+    /// youki's libcontainer in the monitor; `state_dir` as for [`Embedded::new`].
+    Embedded { state_dir: PathBuf },
+    /// runc or a compatible binary, as for [`OciBinary::new`].
+    Binary { path: PathBuf, state_dir: PathBuf },
+}
+
+impl RuntimeChoice {
+    pub fn runtime(&self) -> Box<dyn Runtime> {
+        match self {
+            RuntimeChoice::Embedded { state_dir } => Box::new(Embedded::new(state_dir)),
+            RuntimeChoice::Binary { path, state_dir } => Box::new(OciBinary::new(path, state_dir)),
+        }
+    }
+}
+
+/// The whole life of one container, from its first start to its last exit: returns
+/// after [`MonitorHooks::finished`] and after attached clients got the exit code.
+///
+/// `ready` is the write end of the readiness pipe (see [`ReadyEvent`]); it is closed
+/// once the first start succeeded or failed. A container that could not start is
+/// reported through `ready`, `start_failed` and attached clients, and `run` returns
+/// `Ok`; `Err` means the monitor itself failed (its socket or log could not be set up,
+/// also reported through `ready` and `start_failed`).
+///
+/// Call it single-threaded, in a process that is the container's parent or a child
+/// subreaper ([`daemonize`] arranges both), and that nothing else waits in for
+/// children.
+pub fn run(config: MonitorConfig, hooks: &mut dyn MonitorHooks, ready: OwnedFd) -> Result<()> {
+    supervisor::Supervisor::run(config, hooks, ready)
+}
