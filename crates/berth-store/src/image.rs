@@ -173,6 +173,13 @@ impl Store {
                 let d = Digest::from_hex(s)?;
                 return load_image(tx, &d)?.ok_or_else(not_found);
             }
+            // `sha256:` and a short ID is an ID prefix, never a name.
+            if let Some(prefix) = s.strip_prefix("sha256:") {
+                return match find_by_prefix(tx, prefix)? {
+                    Some(img) => Ok(img),
+                    None => Err(not_found()),
+                };
+            }
             let parsed = Reference::parse(s);
             if let Ok(r) = &parsed {
                 let r = r.clone().with_default_tag();
@@ -191,30 +198,19 @@ impl Store {
                 if let Some(id) = id {
                     return load_image(tx, &id.parse()?)?.ok_or_else(not_found);
                 }
-                // name@digest where the digest is the image ID (as `docker images --digests`
-                // shows for local images) also names it.
+                // name@<image ID> names the image when the image has a tag in that
+                // repository; another repository's name does not.
                 if let Some(d) = r.digest() {
                     if let Some(img) = load_image(tx, d)? {
-                        return Ok(img);
+                        if img.tags.iter().any(|t| t.name() == r.name()) {
+                            return Ok(img);
+                        }
                     }
                 }
             }
             // A bare word of hex digits may be an ID prefix.
-            if !s.is_empty() && s.len() < 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-                let prefix = s.to_ascii_lowercase();
-                let mut stmt = tx.prepare(
-                    "SELECT id FROM images WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
-                )?;
-                let lo = format!("sha256:{prefix}");
-                let hi = format!("sha256:{prefix}g");
-                let ids: Vec<String> = stmt
-                    .query_map([lo, hi], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                match ids.as_slice() {
-                    [one] => return load_image(tx, &one.parse()?)?.ok_or_else(not_found),
-                    [] => {}
-                    _ => return Err(StoreError::Ambiguous(s.to_string())),
-                }
+            if let Some(img) = find_by_prefix(tx, s)? {
+                return Ok(img);
             }
             match parsed {
                 Err(e) => Err(e),
@@ -241,6 +237,27 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             ids.iter().map(|s| s.parse()).collect()
         })
+    }
+}
+
+/// The one image whose ID starts with `prefix` (hex digits); ambiguity is an error.
+fn find_by_prefix(tx: &Transaction, prefix: &str) -> Result<Option<Image>> {
+    if prefix.is_empty() || prefix.len() >= 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let prefix = prefix.to_ascii_lowercase();
+    let mut stmt =
+        tx.prepare("SELECT id FROM images WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2")?;
+    let ids: Vec<String> = stmt
+        .query_map(
+            [format!("sha256:{prefix}"), format!("sha256:{prefix}g")],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    match ids.as_slice() {
+        [one] => load_image(tx, &one.parse()?),
+        [] => Ok(None),
+        _ => Err(StoreError::Ambiguous(prefix)),
     }
 }
 

@@ -491,7 +491,6 @@ fn load_moves_a_tag_that_named_another_image() {
 }
 
 #[test]
-#[ignore = "bug: load does not say it took a tag from another image"]
 fn load_says_when_it_takes_a_tag_from_another_image() {
     let b = Berth::new();
     b.tiny("first", Some("app:1"));

@@ -2,6 +2,7 @@
 //! its own file; the monitor entry point in `monitor.rs`.
 
 mod config;
+mod cp;
 mod create;
 mod inspect;
 mod lifecycle;
@@ -26,3 +27,4 @@ pub use list::{ContainerSummary, PsOptions};
 pub use signal::parse_signal;
 pub use start::Starting;
 pub use state::{monitor_alive, process_start_time};
+pub use cp::{ContainerFs, Copied, CopyDest, CopyError, CopyOptions, CopySource, ExtractOptions, PathStat};

@@ -6,6 +6,13 @@ use berth_store::{Digest, Image, Reference};
 use serde::Serialize;
 
 use super::unix_seconds;
+
+/// Creation times compare at full precision (images made in one second keep their order).
+fn created_time(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default()
+}
 use crate::{Engine, EngineError, Result};
 
 /// One image as the list shows it (the Engine API's ImageSummary).
@@ -83,11 +90,7 @@ impl Engine {
     /// Images newest first, filtered as `docker images` filters them.
     pub fn list_images(&self, opts: &ListOptions) -> Result<Vec<ImageSummary>> {
         let mut images = self.store().images()?;
-        images.sort_by(|a, b| {
-            unix_seconds(&b.created)
-                .cmp(&unix_seconds(&a.created))
-                .then_with(|| b.created.cmp(&a.created))
-        });
+        images.sort_by(|a, b| created_time(&b.created).cmp(&created_time(&a.created)));
         let parents: HashSet<Digest> = images.iter().filter_map(|i| i.parent.clone()).collect();
         let mut before = None;
         let mut since = None;
@@ -98,23 +101,43 @@ impl Engine {
                 _ => {}
             }
         }
+        // Several values of one filter key are alternatives (Docker ORs them); different
+        // keys must all hold.
+        let patterns: Vec<&str> = opts
+            .filters
+            .iter()
+            .filter_map(|f| match f {
+                ImageFilter::Reference(p) => Some(p.as_str()),
+                _ => None,
+            })
+            .collect();
         let needs_labels = opts
             .filters
             .iter()
             .any(|f| matches!(f, ImageFilter::Label { .. }));
         let mut out = Vec::new();
-        for img in images {
+        for mut img in images {
             // Untagged parents of other images are build intermediates: hidden without -a.
             if !opts.all && img.tags.is_empty() && parents.contains(&img.id) {
                 continue;
             }
             if let Some(b) = &before {
-                if unix_seconds(&img.created) >= unix_seconds(&b.created) {
+                if created_time(&img.created) >= created_time(&b.created) {
                     continue;
                 }
             }
             if let Some(s) = &since {
-                if unix_seconds(&img.created) <= unix_seconds(&s.created) {
+                if created_time(&img.created) <= created_time(&s.created) {
+                    continue;
+                }
+            }
+            if !patterns.is_empty() {
+                // Only the names that match are shown, as Docker does.
+                img.tags
+                    .retain(|r| patterns.iter().any(|p| reference_matches(p, r)));
+                img.digests
+                    .retain(|r| patterns.iter().any(|p| reference_matches(p, r)));
+                if img.tags.is_empty() && img.digests.is_empty() {
                     continue;
                 }
             }
@@ -164,11 +187,8 @@ fn summarize(img: &Image) -> ImageSummary {
 fn matches(f: &ImageFilter, img: &Image, labels: &BTreeMap<String, String>) -> bool {
     match f {
         ImageFilter::Dangling(d) => img.is_dangling() == *d,
-        ImageFilter::Reference(pattern) => img
-            .tags
-            .iter()
-            .chain(img.digests.iter())
-            .any(|r| reference_matches(pattern, r)),
+        // Applied (as alternatives) before: the names left are the matching ones.
+        ImageFilter::Reference(_) => true,
         ImageFilter::Label { key, value } => match (labels.get(key), value) {
             (Some(_), None) => true,
             (Some(v), Some(want)) => v == want,

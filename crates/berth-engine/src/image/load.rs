@@ -23,6 +23,8 @@ pub struct Loaded {
     pub id: Digest,
     /// Familiar names given to the image (`busybox:latest`); empty for an untagged image.
     pub tags: Vec<String>,
+    /// Names taken from another image: (name, that image's ID).
+    pub moved: Vec<(String, Digest)>,
 }
 
 /// A member of the archive: its bytes, or the blob they were stored as.
@@ -138,11 +140,17 @@ impl Engine {
             }
             let id = self.store().create_image(lease, &config_bytes, None)?;
             let mut tags = Vec::new();
+            let mut moved = Vec::new();
             for t in &f.tags {
+                if let Ok(old) = self.store().resolve_image(&t.to_string()) {
+                    if old.id != id {
+                        moved.push((t.familiar(), old.id));
+                    }
+                }
                 self.store().tag(&id, t)?;
                 tags.push(t.familiar());
             }
-            out.push(Loaded { id, tags });
+            out.push(Loaded { id, tags, moved });
         }
         Ok(out)
     }

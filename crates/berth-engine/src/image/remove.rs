@@ -135,7 +135,8 @@ impl Engine {
             for l in &collected.layers {
                 events.push(RemoveEvent::Deleted(l.chain_id.to_string()));
             }
-            reclaimed += collected.reclaimed;
+            // Docker counts the layers' sizes (what `images` shows), not blobs and metadata.
+            reclaimed += collected.layers.iter().map(|l| l.size).sum::<u64>();
             if !prune_parents {
                 break;
             }

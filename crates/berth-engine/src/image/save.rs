@@ -55,6 +55,9 @@ impl Engine {
         for s in &saved {
             let config = self.store().image_config_bytes(&s.image.id)?;
             if written.insert(s.image.id.clone()) {
+                if Digest::of(&config) != s.image.id {
+                    return Err(corrupt(&s.image.id));
+                }
                 append_bytes(&mut tar, &blob_path(&s.image.id), &config)?;
             }
             let mut layer_descs = Vec::new();
@@ -145,7 +148,7 @@ impl Engine {
         if format == SaveFormat::Oci || plain {
             if written.insert(blob.digest.clone()) {
                 let file = self.store().blobs().open_blob(&blob.digest)?;
-                append_file(tar, &blob_path(&blob.digest), file, blob.size)?;
+                append_verified(tar, &blob.digest, file, blob.size)?;
             }
             return Ok(Descriptor {
                 media_type: if plain {
@@ -201,6 +204,29 @@ impl Engine {
 /// Serialises a document of the archive; these are plain data and cannot fail.
 fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// Copies a blob into the archive, checking on the way that it still has its digest: a blob
+/// damaged on disk must not leave the store as if it were whole.
+fn append_verified<W: Write>(
+    tar: &mut tar::Builder<W>,
+    digest: &Digest,
+    file: impl Read,
+    size: u64,
+) -> Result<()> {
+    let mut reader = berth_store::DigestReader::new(file.take(size));
+    append_file(tar, &blob_path(digest), &mut reader, size)?;
+    let (actual, _) = reader.finish().map_err(EngineError::io("reading blob"))?;
+    if actual != *digest {
+        return Err(corrupt(digest));
+    }
+    Ok(())
+}
+
+fn corrupt(d: &Digest) -> EngineError {
+    EngineError::Other(format!(
+        "blob {d} is corrupt on disk (its content no longer matches its digest); run `berth system check`"
+    ))
 }
 
 fn blob_path(d: &Digest) -> String {

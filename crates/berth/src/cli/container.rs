@@ -472,8 +472,7 @@ pub fn inspect_containers(
     for n in names {
         match engine.inspect_container(n, size) {
             Ok(v) => found.push(v),
-            Err(e) if e.is_not_found() => missing.push(format!("Error response from daemon: {e}")),
-            Err(e) => return Err(e.into()),
+            Err(e) => missing.push(format!("Error response from daemon: {e}")),
         }
     }
     print_inspect(format, &found, missing)

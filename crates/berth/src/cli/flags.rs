@@ -118,9 +118,11 @@ pub fn mount_spec(s: &str) -> Result<berth_engine::container::MountSpec, CliErro
             }
             "bind-propagation" | "consistency" | "volume-nocopy" | "volume-driver"
             | "volume-label" | "volume-opt" => {}
-            _ => return Err(CliError::usage(format!(
+            _ => {
+                return Err(CliError::usage(format!(
                 "invalid argument \"{s}\" for \"--mount\" flag: unexpected key '{k}' in '{field}'"
-            ))),
+            )))
+            }
         }
     }
     if m.target.is_empty() {

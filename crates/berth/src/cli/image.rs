@@ -229,8 +229,8 @@ fn inspect_images(format: &str, names: &[String], engine: &Engine) -> Result<(),
     for n in names {
         match engine.inspect_image(n) {
             Ok(i) => found.push(serde_json::to_value(i).unwrap_or(Value::Null)),
-            Err(e) if e.is_not_found() => missing.push(format!("Error response from daemon: {e}")),
-            Err(e) => return Err(e.into()),
+            // Every name is tried; the failures are reported after the output.
+            Err(e) => missing.push(format!("Error response from daemon: {e}")),
         }
     }
     print_inspect(format, &found, missing)
@@ -258,11 +258,10 @@ pub fn inspect(a: InspectArgs, engine: &Engine) -> Result<(), CliError> {
                     continue;
                 }
                 Err(e) if e.is_not_found() && kind.is_none() => {}
-                Err(e) if e.is_not_found() => {
+                Err(e) => {
                     missing.push(format!("Error response from daemon: {e}"));
                     continue;
                 }
-                Err(e) => return Err(e.into()),
             }
         }
         if kind == Some("volume") || kind.is_none() {
@@ -279,12 +278,10 @@ pub fn inspect(a: InspectArgs, engine: &Engine) -> Result<(), CliError> {
         }
         match engine.inspect_image(n) {
             Ok(i) => found.push(serde_json::to_value(i).unwrap_or(Value::Null)),
-            Err(e) if e.is_not_found() => missing.push(if a.kind.is_some() {
-                format!("Error response from daemon: {e}")
-            } else {
-                format!("Error: No such object: {n}")
-            }),
-            Err(e) => return Err(e.into()),
+            Err(e) if e.is_not_found() && a.kind.is_none() => {
+                missing.push(format!("Error: No such object: {n}"))
+            }
+            Err(e) => missing.push(format!("Error response from daemon: {e}")),
         }
     }
     print_inspect(&a.format, &found, missing)
@@ -458,8 +455,8 @@ pub fn history(a: HistoryArgs, engine: &Engine) -> Result<(), CliError> {
             let created_by = h.created_by.replace(['\t', '\n'], " ");
             json!({
                 "ID": id,
-                "CreatedSince": if a.human { ago(created, now) } else { created.to_rfc3339() },
-                "CreatedAt": created.to_rfc3339(),
+                "CreatedSince": if a.human { ago(created, now) } else { rfc3339(created) },
+                "CreatedAt": rfc3339(created),
                 "CreatedBy": if a.no_trunc { created_by } else { ellipsis(&created_by, 45) },
                 "Size": if a.human { human_size(h.size) } else { h.size.to_string() },
                 "Comment": h.comment,
@@ -472,6 +469,11 @@ pub fn history(a: HistoryArgs, engine: &Engine) -> Result<(), CliError> {
         a.format.as_str()
     };
     print_list(format, HISTORY_TABLE, &rows, HISTORY_HEADERS)
+}
+
+/// Go's RFC 3339 for a UTC time: `2026-11-28T01:25:32Z`.
+fn rfc3339(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 // ---- import ----
@@ -609,6 +611,11 @@ pub fn load(a: LoadArgs, engine: &Engine) -> Result<(), CliError> {
     }
     let mut out = String::new();
     for l in loaded {
+        for (name, old) in &l.moved {
+            out.push_str(&format!(
+                "The image {name} already exists, renaming the old one with ID {old} to empty string\n"
+            ));
+        }
         if l.tags.is_empty() {
             out.push_str(&format!("Loaded image ID: {}\n", l.id));
         }

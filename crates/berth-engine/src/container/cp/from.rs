@@ -25,23 +25,24 @@ impl Engine {
         dest: CopyDest<'_>,
         opts: &CopyOptions,
     ) -> Result<Copied, CopyError> {
-        let dest_path = match &dest {
+        // The host's side is checked first, as Docker's CLI checks it before asking the daemon.
+        let target = match dest {
             CopyDest::Host(p) => {
                 let abs = absolute(p)?;
                 validate_output_path(&abs)?;
-                Some(abs)
+                Target::Host(abs)
             }
-            CopyDest::Stream(_) => None,
+            CopyDest::Stream(out) => Target::Stream(out),
         };
         self.with_container_fs(container, move |fs| {
             let (src, rebase) = followed(fs, src, opts.follow_link);
             let stat = fs.stat(&src)?;
-            match (dest, dest_path) {
-                (CopyDest::Stream(out), _) => {
+            match target {
+                Target::Stream(out) => {
                     let stats = fs.archive(&src, None, out)?;
                     Ok(Copied { size: stats.size })
                 }
-                (_, Some(dest)) => {
+                Target::Host(dest) => {
                     let src_info = CopyInfo {
                         path: src,
                         exists: true,
@@ -50,10 +51,14 @@ impl Engine {
                     };
                     to_host(fs, &src_info, &dest, opts.archive)
                 }
-                (CopyDest::Host(_), None) => Err(EngineError::Other("no destination".into()).into()),
             }
         })
     }
+}
+
+enum Target<'a> {
+    Stream(&'a mut (dyn std::io::Write + Send)),
+    Host(String),
 }
 
 /// With `-L`, a symlink source becomes what it leads to, keeping the link's name.
@@ -99,7 +104,8 @@ fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> R
         (producer.join(), unpacked)
     });
     let produced = produced.map_err(|_| EngineError::Other("the archiving thread panicked".into()))?;
-    finish(produced, unpacked.map(drop).map_err(|e| CopyError::Client(archive_error_text(&e))))
+    let unpacked = unpacked.map(drop).map_err(|e| CopyError::Client(archive_error_text(&e)));
+    finish(produced, unpacked, |e| EngineError::Other(archive_error_text(e)).into())
 }
 
 /// The outcome of a producer and a consumer joined by a pipe: a failing source explains a
@@ -107,14 +113,13 @@ fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> R
 pub(crate) fn finish(
     produced: Result<DiffStats, ArchiveError>,
     consumed: Result<(), CopyError>,
+    source_error: impl FnOnce(&ArchiveError) -> CopyError,
 ) -> Result<Copied, CopyError> {
     match (produced, consumed) {
         (Ok(stats), Ok(())) => Ok(Copied { size: stats.size }),
-        (Err(e), _) if !matches!(e, ArchiveError::Write(_)) => {
-            Err(EngineError::Other(archive_error_text(&e)).into())
-        }
+        (Err(e), _) if !matches!(e, ArchiveError::Write(_)) => Err(source_error(&e)),
         (_, Err(e)) => Err(e),
-        (Err(e), Ok(())) => Err(EngineError::Other(archive_error_text(&e)).into()),
+        (Err(e), Ok(())) => Err(source_error(&e)),
     }
 }
 
