@@ -86,10 +86,14 @@ impl PathStat {
             libc::S_IFCHR => (1 << 26) | (1 << 21),
             _ => 0,
         };
-        let special = [(libc::S_ISUID, 1 << 23), (libc::S_ISGID, 1 << 22), (libc::S_ISVTX, 1 << 20)]
-            .iter()
-            .filter(|(bit, _)| self.mode & bit != 0)
-            .fold(0, |acc, (_, go)| acc | go);
+        let special = [
+            (libc::S_ISUID, 1 << 23),
+            (libc::S_ISGID, 1 << 22),
+            (libc::S_ISVTX, 1 << 20),
+        ]
+        .iter()
+        .filter(|(bit, _)| self.mode & bit != 0)
+        .fold(0, |acc, (_, go)| acc | go);
         kind | special | (self.mode & 0o777)
     }
 }
@@ -178,7 +182,10 @@ mod tests {
         };
         assert_eq!(stat(libc::S_IFDIR | 0o755).go_mode(), (1 << 31) | 0o755);
         assert_eq!(stat(libc::S_IFLNK | 0o777).go_mode(), (1 << 27) | 0o777);
-        assert_eq!(stat(libc::S_IFREG | libc::S_ISUID | 0o4755).go_mode(), (1 << 23) | 0o755);
+        assert_eq!(
+            stat(libc::S_IFREG | libc::S_ISUID | 0o4755).go_mode(),
+            (1 << 23) | 0o755
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `cp CONTAINER:SRC DEST`: the container path archived by the daemon's side, unpacked on the
 //! host where Docker's rules place it (or streamed as a tar for `-`).
 
-use std::io::{PipeReader, PipeWriter};
+use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
 use berth_archive::{unpack_layer, ArchiveError, DiffStats, UnpackOptions};
@@ -13,7 +13,7 @@ use super::overwrite::refuse_tree_overwrites;
 use super::paths::{container_abs, rebase_name, split_last_slash};
 use super::place::{place, CopyInfo};
 use super::resolve::proc_fd;
-use super::{archive_error_text, go_reason, ContainerFs, CopyDest, CopyError, CopyOptions, Copied};
+use super::{archive_error_text, go_reason, ContainerFs, Copied, CopyDest, CopyError, CopyOptions};
 use crate::{Engine, EngineError};
 
 impl Engine {
@@ -73,7 +73,12 @@ fn followed(fs: &ContainerFs, src: &str, follow: bool) -> (String, Option<String
     (src.to_string(), None)
 }
 
-fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> Result<Copied, CopyError> {
+fn to_host(
+    fs: &ContainerFs,
+    src: &CopyInfo,
+    dest: &str,
+    keep_owners: bool,
+) -> Result<Copied, CopyError> {
     let dst = destination_info(dest)?;
     let spot = place(src, &dst).map_err(|m| CopyError::Client(m.into()))?;
     let host_dir = open_host_dir(&spot.dir)?;
@@ -82,8 +87,14 @@ fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> R
     let src_dir_fd = fs
         .open_dir(src_dir)
         .map_err(|e| EngineError::Other(format!("lstat {abs}: {}", go_reason(&e.into()))))?;
-    refuse_tree_overwrites(src_dir_fd.as_fd(), src_last, host_dir.as_fd(), &spot.name, &spot.dir)
-        .map_err(CopyError::Client)?;
+    refuse_tree_overwrites(
+        src_dir_fd.as_fd(),
+        src_last,
+        host_dir.as_fd(),
+        &spot.name,
+        &spot.dir,
+    )
+    .map_err(CopyError::Client)?;
     let owner = (!keep_owners).then(|| {
         (
             rustix::process::geteuid().as_raw(),
@@ -92,7 +103,8 @@ fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> R
     });
     let (reader, writer) = pipe()?;
     let (produced, unpacked) = std::thread::scope(|s| {
-        let producer = s.spawn(move || write_item(src_dir_fd.as_fd(), src_last, &spot.name, writer));
+        let producer =
+            s.spawn(move || write_item(src_dir_fd.as_fd(), src_last, &spot.name, writer));
         let unpacked = unpack_layer(
             reader,
             &proc_fd(host_dir.as_fd()),
@@ -103,9 +115,14 @@ fn to_host(fs: &ContainerFs, src: &CopyInfo, dest: &str, keep_owners: bool) -> R
         );
         (producer.join(), unpacked)
     });
-    let produced = produced.map_err(|_| EngineError::Other("the archiving thread panicked".into()))?;
-    let unpacked = unpacked.map(drop).map_err(|e| CopyError::Client(archive_error_text(&e)));
-    finish(produced, unpacked, |e| EngineError::Other(archive_error_text(e)).into())
+    let produced =
+        produced.map_err(|_| EngineError::Other("the archiving thread panicked".into()))?;
+    let unpacked = unpacked
+        .map(drop)
+        .map_err(|e| CopyError::Client(archive_error_text(&e)));
+    finish(produced, unpacked, |e| {
+        EngineError::Other(archive_error_text(e)).into()
+    })
 }
 
 /// The outcome of a producer and a consumer joined by a pipe: a failing source explains a
@@ -123,12 +140,19 @@ pub(crate) fn finish(
     }
 }
 
-pub(crate) fn pipe() -> Result<(PipeReader, PipeWriter), CopyError> {
-    std::io::pipe().map_err(|e| EngineError::io("making a pipe")(e).into())
+/// A pipe between a tar writer and its reader on another thread.
+pub(crate) fn pipe() -> Result<(File, File), CopyError> {
+    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| EngineError::io("making a pipe")(e.into()))?;
+    Ok((File::from(reader), File::from(writer)))
 }
 
 /// A host directory (the user's own: symlinks followed as any program follows them).
 fn open_host_dir(path: &str) -> Result<OwnedFd, CopyError> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| CopyError::Client(format!("open {path}: {}", go_reason(&e.into()))))
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| CopyError::Client(format!("open {path}: {}", go_reason(&e.into()))))
 }

@@ -5,7 +5,9 @@
 use std::fs;
 use std::io;
 
-use super::paths::{base, clean, dir, join_link, keep_trailing, rebase_name, split_dir_entry, split_last_slash};
+use super::paths::{
+    base, clean, dir, join_link, keep_trailing, rebase_name, split_dir_entry, split_last_slash,
+};
 use super::place::CopyInfo;
 use super::{go_reason, CopyError};
 
@@ -17,7 +19,8 @@ pub(crate) fn absolute(path: &str) -> Result<String, CopyError> {
     let joined = if path.starts_with('/') {
         path.to_string()
     } else {
-        let cwd = std::env::current_dir().map_err(|e| client(format!("getwd: {}", go_reason(&e))))?;
+        let cwd =
+            std::env::current_dir().map_err(|e| client(format!("getwd: {}", go_reason(&e))))?;
         format!("{}/{path}", cwd.to_string_lossy())
     };
     Ok(keep_trailing(&clean(&joined), path))
@@ -30,7 +33,9 @@ pub(crate) fn validate_output_path(path: &str) -> Result<(), CopyError> {
     if parent != "." {
         if let Err(e) = fs::metadata(&parent) {
             if e.kind() == io::ErrorKind::NotFound {
-                return Err(client(format!("invalid output path: directory {parent:?} does not exist")));
+                return Err(client(format!(
+                    "invalid output path: directory {parent:?} does not exist"
+                )));
             }
         }
     }
@@ -55,7 +60,8 @@ pub(crate) fn source_info(abs: &str, follow: bool) -> Result<CopyInfo, CopyError
         let rebase = (abs.ends_with('/') && base(abs) != base(&resolved)).then(|| base(abs));
         (resolved, rebase)
     };
-    let meta = fs::symlink_metadata(&resolved).map_err(|e| client(format!("lstat {resolved}: {}", go_reason(&e))))?;
+    let meta = fs::symlink_metadata(&resolved)
+        .map_err(|e| client(format!("lstat {resolved}: {}", go_reason(&e))))?;
     Ok(CopyInfo {
         path: resolved,
         exists: true,
@@ -78,7 +84,8 @@ pub(crate) fn destination_info(abs: &str) -> Result<CopyInfo, CopyError> {
             return Err(client(format!("too many symlinks in {abs}")));
         }
         followed += 1;
-        let target = fs::read_link(&path).map_err(|e| client(format!("readlink {path}: {}", go_reason(&e))))?;
+        let target = fs::read_link(&path)
+            .map_err(|e| client(format!("readlink {path}: {}", go_reason(&e))))?;
         path = join_link(&path, &target.to_string_lossy());
         meta = fs::symlink_metadata(&path);
     }
@@ -91,7 +98,8 @@ pub(crate) fn destination_info(abs: &str) -> Result<CopyInfo, CopyError> {
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let (parent, _) = split_dir_entry(&path);
-            let pm = fs::metadata(&parent).map_err(|e| client(format!("stat {parent}: {}", go_reason(&e))))?;
+            let pm = fs::metadata(&parent)
+                .map_err(|e| client(format!("stat {parent}: {}", go_reason(&e))))?;
             if !pm.is_dir() {
                 return Err(client("not a directory".into()));
             }

@@ -14,7 +14,9 @@ use rustix::io::Errno;
 use super::overwrite::refuse_tar_overwrites;
 use super::paths::{base, container_abs, join_link, split_last_slash};
 use super::resolve::{fd_path, is_symlink, lstat_in, open_in_root, proc_fd};
-use super::{archive_error_text, go_reason, go_reason_text, CopyError, ExtractOptions, PathStat, ContainerFs};
+use super::{
+    archive_error_text, go_reason, go_reason_text, ContainerFs, CopyError, ExtractOptions, PathStat,
+};
 use crate::EngineError;
 
 /// Docker's refusals when unpacking into a container.
@@ -28,7 +30,8 @@ impl ContainerFs {
         let abs = container_abs(path);
         let (dir, last) = split_last_slash(&abs);
         let fail = |e| self.lookup_error(path, &abs, e);
-        let dir_fd = open_in_root(self.root.as_fd(), dir, OFlags::PATH | OFlags::DIRECTORY).map_err(fail)?;
+        let dir_fd =
+            open_in_root(self.root.as_fd(), dir, OFlags::PATH | OFlags::DIRECTORY).map_err(fail)?;
         let st = lstat_in(dir_fd.as_fd(), last).map_err(fail)?;
         let link_target = if is_symlink(&st) {
             self.link_target(&abs, dir_fd.as_fd(), last)
@@ -50,11 +53,18 @@ impl ContainerFs {
     /// Writes `path` as a tar to `out` (`GET /containers/{id}/archive`). The top entry is named
     /// `name`, or by Docker's rule the last element of the path; an empty name writes a
     /// directory's content only.
-    pub fn archive(&self, path: &str, name: Option<&str>, out: impl Write) -> Result<DiffStats, CopyError> {
+    pub fn archive(
+        &self,
+        path: &str,
+        name: Option<&str>,
+        out: impl Write,
+    ) -> Result<DiffStats, CopyError> {
         self.stat(path)?;
         let abs = container_abs(path);
         let (dir, last) = split_last_slash(&abs);
-        let dir_fd = self.open_dir(dir).map_err(|e| self.lookup_error(path, &abs, e))?;
+        let dir_fd = self
+            .open_dir(dir)
+            .map_err(|e| self.lookup_error(path, &abs, e))?;
         let default_name = match base(&abs).as_str() {
             "/" => ".".to_string(),
             b => b.to_string(),
@@ -65,20 +75,34 @@ impl ContainerFs {
 
     /// Unpacks the tar `tar` (plain or compressed) into the directory `path`, which must exist;
     /// a symlink there is followed inside the container (`PUT /containers/{id}/archive`).
-    pub fn extract(&self, path: &str, tar: impl Read + Send, opts: &ExtractOptions) -> Result<(), CopyError> {
+    pub fn extract(
+        &self,
+        path: &str,
+        tar: impl Read + Send,
+        opts: &ExtractOptions,
+    ) -> Result<(), CopyError> {
         let dir = self.extraction_dir(path)?;
-        let tar = berth_archive::decompress(tar).map_err(|e| EngineError::Other(archive_error_text(&e)))?;
+        let tar = berth_archive::decompress(tar)
+            .map_err(|e| EngineError::Other(archive_error_text(&e)))?;
         if !opts.no_overwrite_dir_non_dir {
             return self.unpack(dir.as_fd(), tar, opts.copy_uid_gid);
         }
         // The tar is kept aside so its entries can be checked before anything is written.
-        let mut spool: File = tempfile::tempfile().map_err(EngineError::io("buffering the tar stream"))?;
+        let mut spool: File =
+            tempfile::tempfile().map_err(EngineError::io("buffering the tar stream"))?;
         let mut tar = tar;
         std::io::copy(&mut tar, &mut spool).map_err(EngineError::io("reading the tar stream"))?;
-        spool.rewind().map_err(EngineError::io("rereading the tar stream"))?;
-        let shown = self.container_path(dir.as_fd()).unwrap_or_else(|_| path.to_string());
-        refuse_tar_overwrites(&mut spool, dir.as_fd(), &shown).map_err(EngineError::InvalidArgument)?;
-        spool.rewind().map_err(EngineError::io("rereading the tar stream"))?;
+        spool
+            .rewind()
+            .map_err(EngineError::io("rereading the tar stream"))?;
+        let shown = self
+            .container_path(dir.as_fd())
+            .unwrap_or_else(|_| path.to_string());
+        refuse_tar_overwrites(&mut spool, dir.as_fd(), &shown)
+            .map_err(EngineError::InvalidArgument)?;
+        spool
+            .rewind()
+            .map_err(EngineError::io("rereading the tar stream"))?;
         self.unpack(dir.as_fd(), spool, opts.copy_uid_gid)
     }
 
@@ -96,7 +120,12 @@ impl ContainerFs {
 
     /// Unpacks into an extraction directory: entries never land outside it; owned by root
     /// unless the tar's owners are kept.
-    pub(crate) fn unpack(&self, dir: BorrowedFd<'_>, tar: impl Read, keep_owners: bool) -> Result<(), CopyError> {
+    pub(crate) fn unpack(
+        &self,
+        dir: BorrowedFd<'_>,
+        tar: impl Read,
+        keep_owners: bool,
+    ) -> Result<(), CopyError> {
         let opts = UnpackOptions {
             overlay_whiteouts: false,
             owner: (!keep_owners).then_some((0, 0)),
@@ -121,9 +150,12 @@ impl ContainerFs {
     /// Docker refuses to write into a read-only volume, or outside volumes into a read-only
     /// rootfs.
     fn check_writable(&self, dir: BorrowedFd<'_>) -> Result<(), CopyError> {
-        let at = self
-            .container_path(dir)
-            .map_err(|e| EngineError::Other(format!("locating the extraction point: {}", go_reason_text(&e.to_string()))))?;
+        let at = self.container_path(dir).map_err(|e| {
+            EngineError::Other(format!(
+                "locating the extraction point: {}",
+                go_reason_text(&e.to_string())
+            ))
+        })?;
         let mount = self
             .mounts
             .iter()
@@ -131,7 +163,9 @@ impl ContainerFs {
             .max_by_key(|(dest, _)| dest.len());
         match mount {
             Some((_, false)) => Err(EngineError::InvalidArgument(VOLUME_READ_ONLY.into()).into()),
-            None if self.readonly_rootfs => Err(EngineError::InvalidArgument(ROOTFS_READ_ONLY.into()).into()),
+            None if self.readonly_rootfs => {
+                Err(EngineError::InvalidArgument(ROOTFS_READ_ONLY.into()).into())
+            }
             _ => Ok(()),
         }
     }

@@ -21,7 +21,14 @@ pub(crate) fn refuse_tree_overwrites(
     shown: &str,
 ) -> Result<(), String> {
     let shown_item = join(shown, dst_name);
-    check(src_dir, self_name(src_last), dst_dir, self_name(dst_name), &shown_item, shown)
+    check(
+        src_dir,
+        self_name(src_last),
+        dst_dir,
+        self_name(dst_name),
+        &shown_item,
+        shown,
+    )
 }
 
 fn self_name(name: &str) -> &str {
@@ -63,7 +70,14 @@ fn check(
                 }
             }
             for name in names {
-                check(src_fd.as_fd(), &name, dst_fd.as_fd(), &name, &join(shown, &name), extract_dir)?;
+                check(
+                    src_fd.as_fd(),
+                    &name,
+                    dst_fd.as_fd(),
+                    &name,
+                    &join(shown, &name),
+                    extract_dir,
+                )?;
             }
             Ok(())
         }
@@ -72,9 +86,15 @@ fn check(
 
 /// Checks each entry of a tar against the directory it is about to be unpacked into; the
 /// reader is read to its end.
-pub(crate) fn refuse_tar_overwrites(tar: impl Read, dir: BorrowedFd<'_>, shown: &str) -> Result<(), String> {
+pub(crate) fn refuse_tar_overwrites(
+    tar: impl Read,
+    dir: BorrowedFd<'_>,
+    shown: &str,
+) -> Result<(), String> {
     let mut archive = tar::Archive::new(tar);
-    let entries = archive.entries().map_err(|e| format!("reading the tar stream: {e}"))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("reading the tar stream: {e}"))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("reading the tar stream: {e}"))?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -104,8 +124,12 @@ pub(crate) fn refuse_tar_overwrites(tar: impl Read, dir: BorrowedFd<'_>, shown: 
         };
         let shown_item = join(shown, rel.trim_start_matches('/'));
         match (wants_dir, is_dir(&st)) {
-            (false, true) => return Err(conflict("directory", "non-directory", &shown_item, shown)),
-            (true, false) => return Err(conflict("non-directory", "directory", &shown_item, shown)),
+            (false, true) => {
+                return Err(conflict("directory", "non-directory", &shown_item, shown))
+            }
+            (true, false) => {
+                return Err(conflict("non-directory", "directory", &shown_item, shown))
+            }
             _ => {}
         }
     }
@@ -118,7 +142,12 @@ fn conflict(existing: &str, incoming: &str, path: &str, extract_dir: &str) -> St
 
 fn open_dir(dir: BorrowedFd<'_>, name: &str) -> Result<OwnedFd, Errno> {
     let name = if name.is_empty() { "." } else { name };
-    rfs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+    rfs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -140,8 +140,8 @@ mod tests {
         assert_eq!(clean("/.."), "/");
         assert_eq!(container_abs("etc/"), "/etc/");
         assert_eq!(container_abs("/etc/."), "/etc/.");
-        assert_eq!(container_abs("/etc/./"), "/etc/");
-        assert_eq!(container_abs(""), "/");
+        assert_eq!(container_abs("/etc/./"), "/etc/./");
+        assert_eq!(container_abs(""), "/.");
         assert_eq!(container_abs("../../etc/passwd"), "/etc/passwd");
     }
 
@@ -159,7 +159,10 @@ mod tests {
     fn link_targets_and_rebase_names() {
         assert_eq!(join_link("/a/link", "../etc"), "/etc");
         assert_eq!(join_link("/a/link", "/etc"), "/etc");
-        assert_eq!(rebase_name("/a/link", "/etc"), ("/etc".into(), Some("link".into())));
+        assert_eq!(
+            rebase_name("/a/link", "/etc"),
+            ("/etc".into(), Some("link".into()))
+        );
         assert_eq!(rebase_name("/a/link/.", "/etc"), ("/etc/.".into(), None));
         assert_eq!(rebase_name("/a/etc", "/etc"), ("/etc".into(), None));
     }

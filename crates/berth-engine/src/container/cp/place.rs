@@ -74,7 +74,10 @@ mod tests {
         assert_eq!(place(&file, &info("/d", true, true)), at("/d", "f"));
         assert_eq!(place(&file, &info("/d/g", true, false)), at("/d", "g"));
         assert_eq!(place(&file, &info("/d/new", false, false)), at("/d", "new"));
-        assert_eq!(place(&file, &info("/d/new/", false, false)), Err(NO_SUCH_DIRECTORY));
+        assert_eq!(
+            place(&file, &info("/d/new/", false, false)),
+            Err(NO_SUCH_DIRECTORY)
+        );
     }
 
     #[test]
@@ -83,10 +86,16 @@ mod tests {
         assert_eq!(place(&dir, &info("/d", true, true)), at("/d", "dir"));
         assert_eq!(place(&dir, &info("/d/new", false, false)), at("/d", "new"));
         assert_eq!(place(&dir, &info("/d/new/", false, false)), at("/d", "new"));
-        assert_eq!(place(&dir, &info("/d/file", true, false)), Err(CANNOT_COPY_DIR));
+        assert_eq!(
+            place(&dir, &info("/d/file", true, false)),
+            Err(CANNOT_COPY_DIR)
+        );
         let content = info("/src/dir/.", true, true);
         assert_eq!(place(&content, &info("/d", true, true)), at("/d", ""));
-        assert_eq!(place(&content, &info("/d/new", false, false)), at("/d", "new"));
+        assert_eq!(
+            place(&content, &info("/d/new", false, false)),
+            at("/d", "new")
+        );
     }
 
     #[test]

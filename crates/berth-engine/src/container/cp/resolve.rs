@@ -11,7 +11,11 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
 
 /// Opens `path` (absolute or relative, both from the container's `/`) inside `root`.
-pub(crate) fn open_in_root(root: BorrowedFd<'_>, path: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
+pub(crate) fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &str,
+    flags: OFlags,
+) -> Result<OwnedFd, Errno> {
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     loop {

@@ -11,7 +11,10 @@ use super::inside::write_item;
 use super::overwrite::refuse_tree_overwrites;
 use super::paths::split_last_slash;
 use super::place::{place, CopyInfo};
-use super::{archive_error_text, go_reason, ContainerFs, CopyError, CopyOptions, CopySource, Copied, ExtractOptions};
+use super::{
+    archive_error_text, go_reason, ContainerFs, Copied, CopyError, CopyOptions, CopySource,
+    ExtractOptions,
+};
 use crate::{Engine, EngineError};
 
 impl Engine {
@@ -84,26 +87,46 @@ fn destination(fs: &ContainerFs, container: &str, dest: &str) -> Result<CopyInfo
     Ok(info)
 }
 
-fn from_host(fs: &ContainerFs, src: &CopyInfo, dst: &CopyInfo, keep_owners: bool) -> Result<Copied, CopyError> {
+fn from_host(
+    fs: &ContainerFs,
+    src: &CopyInfo,
+    dst: &CopyInfo,
+    keep_owners: bool,
+) -> Result<Copied, CopyError> {
     let spot = place(src, dst).map_err(|m| CopyError::Client(m.into()))?;
     let dir = fs.extraction_dir(&spot.dir)?;
     let (src_dir, src_last) = split_last_slash(&src.path);
     let src_dir_fd = open_host_dir(src_dir)?;
-    let shown = fs.container_path(dir.as_fd()).unwrap_or_else(|_| spot.dir.clone());
-    refuse_tree_overwrites(src_dir_fd.as_fd(), src_last, dir.as_fd(), &spot.name, &shown)
-        .map_err(EngineError::InvalidArgument)?;
+    let shown = fs
+        .container_path(dir.as_fd())
+        .unwrap_or_else(|_| spot.dir.clone());
+    refuse_tree_overwrites(
+        src_dir_fd.as_fd(),
+        src_last,
+        dir.as_fd(),
+        &spot.name,
+        &shown,
+    )
+    .map_err(EngineError::InvalidArgument)?;
     let (reader, writer) = pipe()?;
     let (produced, unpacked) = std::thread::scope(|s| {
         let producer = s.spawn(|| write_item(src_dir_fd.as_fd(), src_last, &spot.name, writer));
         let unpacked = fs.unpack(dir.as_fd(), reader, keep_owners);
         (producer.join(), unpacked)
     });
-    let produced = produced.map_err(|_| EngineError::Other("the archiving thread panicked".into()))?;
-    finish(produced, unpacked, |e| CopyError::Client(archive_error_text(e)))
+    let produced =
+        produced.map_err(|_| EngineError::Other("the archiving thread panicked".into()))?;
+    finish(produced, unpacked, |e| {
+        CopyError::Client(archive_error_text(e))
+    })
 }
 
 fn open_host_dir(path: &str) -> Result<OwnedFd, CopyError> {
     let path = if path.is_empty() { "/" } else { path };
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| CopyError::Client(format!("open {path}: {}", go_reason(&e.into()))))
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| CopyError::Client(format!("open {path}: {}", go_reason(&e.into()))))
 }

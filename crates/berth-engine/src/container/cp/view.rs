@@ -47,7 +47,8 @@ impl Engine {
         let out = self.with_rootfs(&c, |merged| {
             let out = std::thread::scope(|s| {
                 s.spawn(|| {
-                    let fs = open_view(merged, name, &attached, stored.host_config.readonly_rootfs)?;
+                    let fs =
+                        open_view(merged, name, &attached, stored.host_config.readonly_rootfs)?;
                     f(&fs)
                 })
                 .join()
@@ -82,11 +83,18 @@ fn open_view(
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
         .map_err(fail("entering a private mount namespace".into()))?;
     // Nothing mounted here may reach the host's namespace.
-    mount_change("/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
-        .map_err(fail("making the private mount namespace private".into()))?;
+    mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )
+    .map_err(fail("making the private mount namespace private".into()))?;
     // Opened after unsharing: lookups from this descriptor see the mounts attached below.
-    let root = rfs::open(merged, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(fail(format!("opening {}", merged.display())))?;
+    let root = rfs::open(
+        merged,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(fail(format!("opening {}", merged.display())))?;
     let root_path = fd_path(root.as_fd()).map_err(fail("locating the container's root".into()))?;
     for m in mounts {
         attach(root.as_fd(), m).map_err(fail(format!(
@@ -98,7 +106,10 @@ fn open_view(
         root,
         root_path,
         name: name.to_string(),
-        mounts: mounts.iter().map(|m| (clean(&m.destination), m.rw)).collect(),
+        mounts: mounts
+            .iter()
+            .map(|m| (clean(&m.destination), m.rw))
+            .collect(),
         readonly_rootfs,
     })
 }
@@ -111,7 +122,9 @@ fn attach(root: BorrowedFd<'_>, m: &MountPoint) -> Result<(), Errno> {
     let tree = open_tree(
         CWD,
         m.source.as_str(),
-        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_RECURSIVE,
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_RECURSIVE,
     )?;
     move_mount(
         &tree,
