@@ -10,6 +10,7 @@ pub mod volume;
 
 use std::path::{Path, PathBuf};
 
+pub use berth_runtime as runtime;
 pub use berth_store as store;
 pub use error::{EngineError, Result};
 

@@ -1,13 +1,16 @@
 //! Container use cases: create, start, stop, ps, inspect, rm, logs, exec, cp ... Each verb in
 //! its own file; the monitor entry point in `monitor.rs`.
 
+mod commit;
 mod config;
 mod cp;
 mod create;
+mod diff;
+mod export;
 mod inspect;
 mod lifecycle;
 mod list;
-// mod monitor; (waits for berth_runtime::monitor)
+mod monitor;
 mod names;
 mod remove;
 mod rootfs;
@@ -24,7 +27,12 @@ pub use config::{
 pub use create::CreateOptions;
 pub use list::{ContainerSummary, PsOptions};
 
+pub use commit::CommitOptions;
+pub use cp::{
+    ContainerFs, Copied, CopyDest, CopyError, CopyOptions, CopySource, ExtractOptions, PathStat,
+};
+pub use diff::{Change, ChangeKind};
+pub use monitor::{monitor_daemonize, monitor_main};
 pub use signal::parse_signal;
 pub use start::Starting;
 pub use state::{monitor_alive, process_start_time};
-pub use cp::{ContainerFs, Copied, CopyDest, CopyError, CopyOptions, CopySource, ExtractOptions, PathStat};

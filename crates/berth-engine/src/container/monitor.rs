@@ -5,7 +5,9 @@
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use berth_runtime::monitor::{self, Decision, ExitInfo, MonitorConfig, MonitorHooks, RuntimeChoice};
+use berth_runtime::monitor::{
+    self, Decision, ExitInfo, MonitorConfig, MonitorHooks, RuntimeChoice,
+};
 use berth_store::{now_rfc3339, ContainerStatus};
 
 use super::config::Stored;
@@ -24,7 +26,12 @@ pub fn monitor_daemonize() -> Result<()> {
 }
 
 /// Runs the monitor of container `id` until the container is done for good.
-pub fn monitor_main(options: EngineOptions, id: &str, ready: OwnedFd, wait_for_attach: bool) -> Result<()> {
+pub fn monitor_main(
+    options: EngineOptions,
+    id: &str,
+    ready: OwnedFd,
+    wait_for_attach: bool,
+) -> Result<()> {
     let engine = Engine::open(options)?;
     let c = engine
         .store()
@@ -81,14 +88,18 @@ impl Hooks<'_> {
             "on-failure" => {
                 exit.code != 0
                     && !exit.manually_stopped
-                    && (policy.maximum_retry_count == 0 || self.restarts < policy.maximum_retry_count)
+                    && (policy.maximum_retry_count == 0
+                        || self.restarts < policy.maximum_retry_count)
             }
             _ => false,
         };
         if !wanted || self.stored.host_config.auto_remove {
             return Decision::Finish;
         }
-        if self.started.is_some_and(|t| t.elapsed() >= BACKOFF_RESET_AFTER) {
+        if self
+            .started
+            .is_some_and(|t| t.elapsed() >= BACKOFF_RESET_AFTER)
+        {
             self.backoff = BACKOFF_START;
         }
         let delay = self.backoff;
@@ -106,6 +117,39 @@ impl MonitorHooks for Hooks<'_> {
             }
         }
         Ok(())
+    }
+
+    fn start_failed(&mut self, error: &berth_runtime::Error) {
+        let message = error.to_string();
+        let code = error.docker_exit_code();
+        let now = now_rfc3339();
+        let _ = self.engine.store().update_container_state(&self.id, |s| {
+            // Docker records a container that could not start as created, with the error.
+            s.status = if s.started_at.is_empty() {
+                ContainerStatus::Created
+            } else {
+                ContainerStatus::Exited
+            };
+            s.exit_code = code;
+            s.error = message.clone();
+            s.pid = 0;
+            s.monitor_pid = 0;
+            s.monitor_start = 0;
+            if !s.started_at.is_empty() {
+                s.finished_at = now.clone();
+            }
+            Ok(())
+        });
+    }
+
+    fn restart_cancelled(&mut self) {
+        let _ = self.engine.store().update_container_state(&self.id, |s| {
+            s.status = ContainerStatus::Exited;
+            s.manually_stopped = true;
+            s.monitor_pid = 0;
+            s.monitor_start = 0;
+            Ok(())
+        });
     }
 
     fn started(&mut self, pid: i32) -> berth_runtime::Result<()> {
@@ -137,7 +181,11 @@ impl MonitorHooks for Hooks<'_> {
         let restarting = matches!(decision, Decision::Restart { .. });
         let restarts = self.restarts;
         let _ = self.engine.store().update_container_state(&self.id, |s| {
-            s.status = if restarting { ContainerStatus::Restarting } else { ContainerStatus::Exited };
+            s.status = if restarting {
+                ContainerStatus::Restarting
+            } else {
+                ContainerStatus::Exited
+            };
             s.pid = 0;
             s.exit_code = exit.code;
             s.oom_killed = exit.oom_killed;

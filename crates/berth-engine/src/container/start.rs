@@ -1,16 +1,14 @@
 //! `start` (and the second half of `run`): mount the rootfs, write the runtime bundle, and
 //! hand the container to a new monitor process, which outlives this command.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use berth_runtime::monitor::{ReadyEvent, ReadyReader};
 use berth_runtime::spec::NamespaceMode;
 use berth_store::Container;
-use serde::Deserialize;
 
 use super::config::Stored;
 use crate::{Engine, EngineError, Result};
@@ -20,28 +18,20 @@ use crate::{Engine, EngineError, Result};
 pub struct Starting {
     pub id: String,
     pub socket: PathBuf,
-    ready: BufReader<File>,
-}
-
-/// What the monitor reports on its ready pipe.
-#[derive(Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-enum ReadyEvent {
-    Listening,
-    Started { pid: i32 },
-    Error { code: i32, message: String },
+    ready: ReadyReader,
 }
 
 impl Starting {
     /// Waits until the container runs (its init's pid) or failed to start.
     pub fn wait(mut self) -> Result<i32> {
         loop {
-            match next_event(&mut self.ready)? {
-                Some(ReadyEvent::Listening) => continue,
-                Some(ReadyEvent::Started { pid }) => return Ok(pid),
-                Some(ReadyEvent::Error { code, message }) => {
+            match self.ready.next() {
+                Some(Ok(ReadyEvent::Listening { .. })) => continue,
+                Some(Ok(ReadyEvent::Started { pid })) => return Ok(pid),
+                Some(Ok(ReadyEvent::Error { code, message })) => {
                     return Err(EngineError::Start { code, message })
                 }
+                Some(Err(e)) => return Err(runtime_error(e)),
                 None => {
                     return Err(EngineError::Start {
                         code: 125,
@@ -52,19 +42,6 @@ impl Starting {
             }
         }
     }
-}
-
-fn next_event(r: &mut BufReader<File>) -> Result<Option<ReadyEvent>> {
-    let mut line = String::new();
-    let n = r
-        .read_line(&mut line)
-        .map_err(EngineError::io("reading the monitor's report"))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    serde_json::from_str(line.trim())
-        .map(Some)
-        .map_err(|e| EngineError::Other(format!("bad report from the monitor: {e}: {line}")))
 }
 
 impl Engine {
@@ -149,13 +126,14 @@ impl Engine {
         drop(write);
         // The monitor forks itself away at once; its first process exits and is reaped here.
         let _ = child.wait();
-        let mut ready = BufReader::new(File::from(read));
-        match next_event(&mut ready)? {
-            Some(ReadyEvent::Listening) => {}
-            Some(ReadyEvent::Error { code, message }) => {
+        let mut ready = ReadyReader::new(read);
+        match ready.next() {
+            Some(Ok(ReadyEvent::Listening { .. })) => {}
+            Some(Ok(ReadyEvent::Error { code, message })) => {
                 return Err(EngineError::Start { code, message })
             }
-            Some(ReadyEvent::Started { .. }) | None => {
+            Some(Err(e)) => return Err(runtime_error(e)),
+            Some(Ok(ReadyEvent::Started { .. })) | None => {
                 return Err(EngineError::Start {
                     code: 125,
                     message: "the container's monitor did not start".into(),

@@ -90,7 +90,7 @@ impl Engine {
     /// Images newest first, filtered as `docker images` filters them.
     pub fn list_images(&self, opts: &ListOptions) -> Result<Vec<ImageSummary>> {
         let mut images = self.store().images()?;
-        images.sort_by(|a, b| created_time(&b.created).cmp(&created_time(&a.created)));
+        images.sort_by_key(|i| std::cmp::Reverse(created_time(&i.created)));
         let parents: HashSet<Digest> = images.iter().filter_map(|i| i.parent.clone()).collect();
         let mut before = None;
         let mut since = None;

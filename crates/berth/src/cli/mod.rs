@@ -5,7 +5,10 @@ mod container;
 mod error;
 mod flags;
 mod image;
+mod lifecycle;
 mod output;
+mod run;
+mod session;
 mod system;
 mod volume;
 
@@ -75,8 +78,28 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Create and run a new container from an image
+    Run(run::RunArgs),
     /// Create a new container
     Create(container::CreateArgs),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
+    /// Fetch the logs of a container
+    Logs(lifecycle::LogsArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Remove one or more containers
@@ -86,6 +109,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// The monitor of one container (started by berth itself)
+    #[command(name = "__monitor", hide = true)]
+    Monitor(run::MonitorArgs),
     /// Show the berth version information
     Version(system::VersionArgs),
     /// Display system-wide information
@@ -96,8 +122,28 @@ enum Command {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ContainerCommand {
+    /// Create and run a new container from an image
+    Run(run::RunArgs),
     /// Create a new container
     Create(container::CreateArgs),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
+    /// Fetch the logs of a container
+    Logs(lifecycle::LogsArgs),
     /// List containers
     #[command(name = "ls", aliases = ["list", "ps"])]
     Ls(container::PsArgs),
@@ -114,7 +160,17 @@ enum ContainerCommand {
 
 fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliError> {
     match c {
+        ContainerCommand::Run(a) => run::run(a, engine),
         ContainerCommand::Create(a) => container::create(a, engine),
+        ContainerCommand::Start(a) => run::start(a, engine),
+        ContainerCommand::Stop(a) => lifecycle::stop(a, engine),
+        ContainerCommand::Restart(a) => lifecycle::restart(a, engine),
+        ContainerCommand::Kill(a) => lifecycle::kill(a, engine),
+        ContainerCommand::Wait(a) => lifecycle::wait(a, engine),
+        ContainerCommand::Pause(a) => lifecycle::pause(a, engine),
+        ContainerCommand::Unpause(a) => lifecycle::unpause(a, engine),
+        ContainerCommand::Attach(a) => run::attach(a, engine),
+        ContainerCommand::Logs(a) => lifecycle::logs(a, engine),
         ContainerCommand::Ls(a) => container::ps(a, engine),
         ContainerCommand::Rm(a) => container::rm(a, engine),
         ContainerCommand::Rename(a) => container::rename(a, engine),
@@ -136,7 +192,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.log_level);
+    // A monitor logs nowhere: its stderr is /dev/null, and the container's init, which it
+    // forks, must not inherit a logger writing into the container's stderr.
+    if !matches!(cli.command, Command::Monitor(_)) {
+        init_logging(cli.log_level);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -155,7 +215,10 @@ fn init_logging(level: LogLevel) {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        // libcontainer warns about every syscall this kernel lacks: noise for users.
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "{filter},libcontainer=error,libcgroups=error"
+        )))
         .without_time()
         .init();
 }
@@ -180,7 +243,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Load(a) => image::load(a, &engine()?),
         Command::System(c) => system::run(c, &engine()?),
         Command::Container(c) => container_command(c, &engine()?),
+        Command::Run(a) => run::run(a, &engine()?),
         Command::Create(a) => container::create(a, &engine()?),
+        Command::Start(a) => run::start(a, &engine()?),
+        Command::Stop(a) => lifecycle::stop(a, &engine()?),
+        Command::Restart(a) => lifecycle::restart(a, &engine()?),
+        Command::Kill(a) => lifecycle::kill(a, &engine()?),
+        Command::Wait(a) => lifecycle::wait(a, &engine()?),
+        Command::Pause(a) => lifecycle::pause(a, &engine()?),
+        Command::Unpause(a) => lifecycle::unpause(a, &engine()?),
+        Command::Attach(a) => run::attach(a, &engine()?),
+        Command::Logs(a) => lifecycle::logs(a, &engine()?),
+        Command::Monitor(a) => run::monitor(
+            a,
+            EngineOptions {
+                root: cli.root.clone(),
+                runroot: cli.runroot.clone(),
+            },
+        ),
         Command::Ps(a) => container::ps(a, &engine()?),
         Command::Rm(a) => container::rm(a, &engine()?),
         Command::Rename(a) => container::rename(a, &engine()?),
