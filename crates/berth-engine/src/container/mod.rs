@@ -7,6 +7,7 @@ mod cp;
 mod create;
 mod diff;
 mod export;
+mod exec;
 mod inspect;
 mod lifecycle;
 mod list;
@@ -25,6 +26,7 @@ pub use config::{
     Config, HostConfig, LogConfig, MountPoint, MountSpec, RestartPolicy, Stored, TmpfsOptions,
 };
 pub use create::CreateOptions;
+pub use exec::{Exec, ExecOptions, ExecStdio};
 pub use list::{ContainerSummary, PsOptions};
 
 pub use commit::CommitOptions;

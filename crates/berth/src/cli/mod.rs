@@ -3,6 +3,7 @@
 
 mod container;
 mod error;
+mod exec;
 mod flags;
 mod image;
 mod lifecycle;
@@ -10,6 +11,7 @@ mod output;
 mod run;
 mod session;
 mod system;
+mod transfer;
 mod volume;
 
 use std::path::PathBuf;
@@ -100,12 +102,22 @@ enum Command {
     Attach(run::AttachArgs),
     /// Fetch the logs of a container
     Logs(lifecycle::LogsArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Remove one or more containers
     Rm(container::RmArgs),
     /// Rename a container
     Rename(container::RenameArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(transfer::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(transfer::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(transfer::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(transfer::ExportArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
@@ -144,6 +156,8 @@ enum ContainerCommand {
     Attach(run::AttachArgs),
     /// Fetch the logs of a container
     Logs(lifecycle::LogsArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
     /// List containers
     #[command(name = "ls", aliases = ["list", "ps"])]
     Ls(container::PsArgs),
@@ -154,6 +168,14 @@ enum ContainerCommand {
     Rename(container::RenameArgs),
     /// Remove all stopped containers
     Prune(container::PruneArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(transfer::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(transfer::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(transfer::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(transfer::ExportArgs),
     /// Display detailed information on one or more containers
     Inspect(container::InspectArgs),
 }
@@ -171,11 +193,16 @@ fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliErro
         ContainerCommand::Unpause(a) => lifecycle::unpause(a, engine),
         ContainerCommand::Attach(a) => run::attach(a, engine),
         ContainerCommand::Logs(a) => lifecycle::logs(a, engine),
+        ContainerCommand::Exec(a) => exec::exec(a, engine),
         ContainerCommand::Ls(a) => container::ps(a, engine),
         ContainerCommand::Rm(a) => container::rm(a, engine),
         ContainerCommand::Rename(a) => container::rename(a, engine),
         ContainerCommand::Prune(a) => container::prune(a, engine),
         ContainerCommand::Inspect(a) => container::inspect(a, engine),
+        ContainerCommand::Cp(a) => transfer::cp(a, engine),
+        ContainerCommand::Diff(a) => transfer::diff(a, engine),
+        ContainerCommand::Commit(a) => transfer::commit(a, engine),
+        ContainerCommand::Export(a) => transfer::export(a, engine),
     }
 }
 
@@ -217,7 +244,7 @@ fn init_logging(level: LogLevel) {
         .with_writer(std::io::stderr)
         // libcontainer warns about every syscall this kernel lacks: noise for users.
         .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-            "{filter},libcontainer=error,libcgroups=error"
+            "{filter},libcontainer=off,libcgroups=off"
         )))
         .without_time()
         .init();
@@ -254,6 +281,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unpause(a) => lifecycle::unpause(a, &engine()?),
         Command::Attach(a) => run::attach(a, &engine()?),
         Command::Logs(a) => lifecycle::logs(a, &engine()?),
+        Command::Exec(a) => exec::exec(a, &engine()?),
         Command::Monitor(a) => run::monitor(
             a,
             EngineOptions {
@@ -265,6 +293,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rm(a) => container::rm(a, &engine()?),
         Command::Rename(a) => container::rename(a, &engine()?),
         Command::Volume(c) => volume::run(c, &engine()?),
+        Command::Cp(a) => transfer::cp(a, &engine()?),
+        Command::Diff(a) => transfer::diff(a, &engine()?),
+        Command::Commit(a) => transfer::commit(a, &engine()?),
+        Command::Export(a) => transfer::export(a, &engine()?),
         Command::Version(a) => system::version(a, engine().ok().as_ref()),
         Command::Info(a) => system::info(a, &engine()?),
     }

@@ -86,13 +86,13 @@ fn engine_error(e: berth_engine::runtime::Error) -> CliError {
 }
 
 /// The terminal in raw mode until dropped.
-struct RawMode {
+pub(crate) struct RawMode {
     fd: OwnedFd,
     saved: Termios,
 }
 
 impl RawMode {
-    fn enter(fd: BorrowedFd<'_>) -> Option<RawMode> {
+    pub(crate) fn enter(fd: BorrowedFd<'_>) -> Option<RawMode> {
         let saved = termios::tcgetattr(fd).ok()?;
         let mut raw = saved.clone();
         raw.make_raw();
@@ -111,7 +111,7 @@ impl Drop for RawMode {
 }
 
 /// A pipe that becomes readable on SIGWINCH, and a handle on the terminal to size.
-fn winch_pipe(tty: BorrowedFd<'_>) -> Option<(OwnedFd, OwnedFd)> {
+pub(crate) fn winch_pipe(tty: BorrowedFd<'_>) -> Option<(OwnedFd, OwnedFd)> {
     let (read, write) = rustix::pipe::pipe_with(
         rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
     )
