@@ -6,6 +6,7 @@ PKGS=(
   busybox-static                # the base image of the example and the tests
   tar iproute2 nftables         # layers, networks
   runc                          # tests also run containers with an OCI runtime binary
+  tini                          # `--init`: tini-static is the init berth mounts in
   skopeo docker-registry        # interop peers for archives and registries
   curl ca-certificates
 )
