@@ -104,9 +104,13 @@ pub use setup::{ContainerNet, ContainerNetRequest, NetworkAttach, NetworkMode};
 pub use subnet::Subnet;
 
 impl Networks<'_> {
-    /// Creates the network namespace of container `id` under the run root and returns its path.
+    /// Creates the network namespace of container `id` under the run root and returns its path;
+    /// a leftover of an earlier run of the container (never torn down) is replaced.
     pub fn create_netns(&self, id: &str) -> Result<PathBuf> {
         let path = netns_path(self.store.runroot(), id);
+        if path.exists() {
+            remove_netns(&path)?;
+        }
         create_netns(&path)?;
         Ok(path)
     }

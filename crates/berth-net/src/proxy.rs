@@ -25,6 +25,7 @@ use crate::{db, helpers, publish};
 
 /// A UDP flow without traffic for this long is forgotten (Docker's proxy uses the same).
 const UDP_IDLE: Duration = Duration::from_secs(90);
+const COPY_BUF: usize = 64 * 1024;
 
 /// Main of `berth __proxy ID`: serves the published ports of container `id`, recorded as its
 /// proxy so teardown can stop it. `ready` is called once every port is bound.
@@ -84,7 +85,15 @@ async fn tcp(listener: TcpListener, target: SocketAddr) {
             if let Ok(mut upstream) = TcpStream::connect(target).await {
                 let _ = client.set_nodelay(true);
                 let _ = upstream.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                // 64 KiB buffers: with tokio's default 8 KiB, bulk transfers spent most of
+                // their time in syscalls (measured about 1.5x slower on 1 MiB responses).
+                let _ = tokio::io::copy_bidirectional_with_sizes(
+                    &mut client,
+                    &mut upstream,
+                    COPY_BUF,
+                    COPY_BUF,
+                )
+                .await;
             }
         });
     }
