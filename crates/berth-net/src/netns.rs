@@ -10,7 +10,7 @@ use rustix::fs::{flock, FlockOperation};
 use rustix::mount::{mount_bind, mount_change, unmount, MountPropagationFlags, UnmountFlags};
 use rustix::thread::{unshare_unsafe, UnshareFlags};
 
-use crate::error::{IoContext, NetError, Result};
+use crate::error::{IoContext, Result};
 
 /// Where berth keeps the namespace of container `id`: `<runroot>/netns/<id>`.
 pub fn netns_path(runroot: &Path, id: &str) -> PathBuf {
@@ -88,5 +88,4 @@ fn make_shared_mount(dir: &Path) -> Result<()> {
         }
         Err(e) => Err(io::Error::from(e)).ctx("making a shared mount of", dir),
     }
-    .map_err(|e: NetError| e)
 }

@@ -153,8 +153,9 @@ impl<'s> Networks<'s> {
         })
     }
 
-    /// Every network, the default one included once it exists, by name.
+    /// Every network by name, the default one included (recorded now if it was not yet).
     pub fn list(&self) -> Result<Vec<Network>> {
+        self.default_network()?;
         db::read(self.store, all)
     }
 

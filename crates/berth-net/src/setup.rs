@@ -209,6 +209,12 @@ impl Networks<'_> {
                 })
             }
             NetworkMode::Networks(attach) => {
+                let default = [NetworkAttach::new(DEFAULT_NETWORK)];
+                let attach = if attach.is_empty() {
+                    &default[..]
+                } else {
+                    attach
+                };
                 // Leftovers of an earlier run whose teardown never happened.
                 self.teardown_container(&req.id)?;
                 let out = self.setup_networks(req, attach);

@@ -43,6 +43,33 @@ fn ask(server: Ipv4Addr, name: &str, qtype: RecordType) -> (ResponseCode, Vec<Ip
     (resp.metadata.response_code, ips)
 }
 
+/// [`ask`] over TCP (length-prefixed messages), for an A record.
+fn ask_tcp(server: Ipv4Addr, name: &str) -> (ResponseCode, Vec<Ipv4Addr>) {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect((server, 53)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut q = Message::query();
+    q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    let bytes = q.to_vec().unwrap();
+    conn.write_all(&(bytes.len() as u16).to_be_bytes()).unwrap();
+    conn.write_all(&bytes).unwrap();
+    let mut len = [0u8; 2];
+    conn.read_exact(&mut len).unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    conn.read_exact(&mut buf).unwrap();
+    let resp = Message::from_vec(&buf).unwrap();
+    let ips = resp
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .collect();
+    (resp.metadata.response_code, ips)
+}
+
 /// [`ask`] from inside a namespace, so the server sees the container as the client.
 fn ask_from(netns: &Path, server: Ipv4Addr, name: &str) -> (ResponseCode, Vec<Ipv4Addr>) {
     let ns = std::fs::File::open(netns).unwrap();
@@ -98,6 +125,12 @@ fn names_and_aliases_resolve_on_a_user_network() {
     assert_eq!(
         ask(gw, "nosuch", RecordType::A),
         (ResponseCode::NXDomain, vec![])
+    );
+
+    // Over TCP too.
+    assert_eq!(
+        ask_tcp(gw, "frontend"),
+        (ResponseCode::NoError, vec![web.ip()])
     );
 
     // From inside a container, with busybox's resolver.
