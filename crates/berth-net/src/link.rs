@@ -196,6 +196,15 @@ pub fn add_veth(plan: &VethPlan) -> Result<()> {
                 message: "no such bridge".into(),
                 errno: Some(ENODEV),
             })?;
+        // The name is derived from container and network, so an existing device of that
+        // name is a leftover of this very endpoint (a crash between creation and record).
+        if let Some(stale) = index_of(&h, plan.veth).await? {
+            h.link()
+                .del(stale)
+                .execute()
+                .await
+                .map_err(nl_err(format!("deleting stale {}", plan.veth)))?;
+        }
         let peer = LinkUnspec::new_with_name(plan.ifname)
             .address(mac)
             .mtu(MTU)
