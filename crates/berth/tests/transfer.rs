@@ -675,3 +675,63 @@ fn export_writes_the_merged_filesystem() {
     let err = b.run(&["export", "nope"]).fails(1).to_string();
     assert_eq!(err, "Error response from daemon: No such container: nope\n");
 }
+
+// ---- at a terminal ----
+
+/// A pseudo-terminal's slave side, to stand for a user's terminal on stdout.
+fn terminal() -> (rustix::fd::OwnedFd, fs::File) {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    (master, slave)
+}
+
+#[test]
+fn export_refuses_a_terminal_and_cp_reports_what_it_copied_to_one() {
+    let (b, _) = store_with_container(&[]);
+    let run_at_terminal = |args: &[&str]| {
+        let (_master, slave) = terminal();
+        let out = b
+            .command()
+            .args(args)
+            .stdout(slave)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        run_at_terminal(&["export", "ctr"]),
+        (
+            Some(1),
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect\n".to_string()
+        )
+    );
+    let src = b.write("six", b"6bytes");
+    assert_eq!(
+        run_at_terminal(&["cp", src.to_str().unwrap(), "ctr:/tmp"]),
+        (Some(0), "Successfully copied 6B to ctr:/tmp\n".to_string())
+    );
+    let out = b.path("back");
+    assert_eq!(
+        run_at_terminal(&["cp", "ctr:/tmp/six", out.to_str().unwrap()]),
+        (
+            Some(0),
+            format!("Successfully copied 6B to {}\n", out.display())
+        )
+    );
+    assert_eq!(
+        run_at_terminal(&["cp", "-q", "ctr:/tmp/six", out.to_str().unwrap()]),
+        (Some(0), String::new())
+    );
+}
