@@ -47,18 +47,31 @@ impl From<berth_store::StoreError> for CopyError {
 }
 
 /// Docker's `ContainerPathStat`: what is at a container path (the last element not followed).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// Serializes as the Docker API sends it (`X-Docker-Container-Path-Stat`), the mode in Go's
+/// encoding.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PathStat {
     pub name: String,
     pub size: i64,
     /// `st_mode`: file type and permission bits ([`PathStat::go_mode`] gives Docker's encoding).
-    #[serde(skip)]
     pub mode: u32,
     /// RFC 3339 with nanoseconds.
     pub mtime: String,
     /// For a symlink: the container path it leads to, resolved inside the container.
-    #[serde(rename = "linkTarget")]
     pub link_target: String,
+}
+
+impl Serialize for PathStat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("PathStat", 5)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("size", &self.size)?;
+        st.serialize_field("mode", &self.go_mode())?;
+        st.serialize_field("mtime", &self.mtime)?;
+        st.serialize_field("linkTarget", &self.link_target)?;
+        st.end()
+    }
 }
 
 impl PathStat {
