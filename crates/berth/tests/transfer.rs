@@ -735,3 +735,81 @@ fn export_refuses_a_terminal_and_cp_reports_what_it_copied_to_one() {
         (Some(0), String::new())
     );
 }
+
+// ---- a running container ----
+
+/// A container's rootfs mounted as its runtime mounts it while it runs (the engine then uses
+/// that live mount); unmounted when dropped.
+struct LiveRootfs {
+    merged: PathBuf,
+}
+
+impl LiveRootfs {
+    fn mount(b: &Berth, id: &str) -> LiveRootfs {
+        let layers = b.entries("layers");
+        assert_eq!(layers.len(), 1, "{layers:?}");
+        let lower = b
+            .root()
+            .join("layers")
+            .join(layers.iter().next().unwrap())
+            .join("diff");
+        let dir = b.root().join("containers").join(id);
+        let merged = dir.join("merged");
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            dir.join("upper").display(),
+            dir.join("work").display()
+        );
+        let status = std::process::Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &options])
+            .arg(&merged)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        LiveRootfs { merged }
+    }
+
+    fn is_mounted(&self) -> bool {
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let want = self.merged.to_string_lossy().into_owned();
+        mounts
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+    }
+}
+
+impl Drop for LiveRootfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.merged)
+            .status();
+    }
+}
+
+#[test]
+fn a_live_rootfs_is_used_as_it_is_and_stays_mounted() {
+    let (b, id) = store_with_container(&[]);
+    let live = LiveRootfs::mount(&b, &id);
+    let src = b.write("hello", b"to a running container\n");
+    b.run(&["cp", src.to_str().unwrap(), "ctr:/tmp/"]).ok();
+    // The container's processes see it at once, through their mount.
+    assert_eq!(
+        read(&live.merged.join("tmp/hello")),
+        "to a running container\n"
+    );
+    fs::write(live.merged.join("tmp/written-inside"), "by the container\n").unwrap();
+    assert_eq!(
+        container_file(&b, "ctr", "/tmp/written-inside"),
+        "by the container\n"
+    );
+    assert!(
+        live.is_mounted(),
+        "cp unmounted a running container's rootfs"
+    );
+    assert_eq!(
+        b.run(&["diff", "ctr"]).ok(),
+        "C /tmp\nA /tmp/hello\nA /tmp/written-inside\n"
+    );
+}
