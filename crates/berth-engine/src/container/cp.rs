@@ -199,6 +199,11 @@ mod tests {
             stat(libc::S_IFREG | libc::S_ISUID | 0o4755).go_mode(),
             (1 << 23) | 0o755
         );
+        let json = serde_json::to_value(stat(libc::S_IFDIR | 0o700)).unwrap();
+        let want = serde_json::json!({
+            "name": "", "size": 0, "mode": (1u32 << 31) | 0o700, "mtime": "", "linkTarget": ""
+        });
+        assert_eq!(json, want);
     }
 
     #[test]
