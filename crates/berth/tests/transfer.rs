@@ -813,3 +813,21 @@ fn a_live_rootfs_is_used_as_it_is_and_stays_mounted() {
         "C /tmp\nA /tmp/hello\nA /tmp/written-inside\n"
     );
 }
+
+#[test]
+fn a_named_volume_receives_what_is_copied_under_its_destination() {
+    let (b, id) = store_with_container(&["-v", "vol:/vol"]);
+    let src = b.write("in-volume", b"kept in the volume\n");
+    b.run(&["cp", src.to_str().unwrap(), "ctr:/vol/"]).ok();
+    let data = b.root().join("volumes/vol/_data");
+    assert_eq!(read(&data.join("in-volume")), "kept in the volume\n");
+    assert!(!upper(&b, &id).join("vol/in-volume").exists());
+    assert_eq!(
+        container_file(&b, "ctr", "/vol/in-volume"),
+        "kept in the volume\n"
+    );
+    // Export leaves volumes out, as Docker's does.
+    let (code, tar, err) = b.run_raw(&["export", "ctr"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!tar_members(&tar).contains_key("vol/in-volume"));
+}
