@@ -11,6 +11,7 @@ mod remove;
 mod save;
 mod tag;
 
+pub(crate) use changes::apply as apply_change;
 pub use history::HistoryEntry;
 pub use import::{host_architecture, ImportOptions};
 pub use inspect::ImageInspect;
