@@ -6,6 +6,10 @@
 //! - [`Runtime`]: create / start / kill / delete / state of a bundle, by [`Embedded`]
 //!   (youki's libcontainer, in-process) or [`OciBinary`] (runc and friends).
 //! - [`InitProcess`]: the container's init as its parent (the monitor) waits for it.
+//! - [`monitor`]: the per-container monitor process (stdio, logs, attach, exit, restarts).
+//! - [`attach`]: the monitor socket's protocol and its client (`attach`, `stop`, `wait` ...).
+//! - [`logs`]: Docker's json-file log format, written by the monitor, read by `berth logs`.
+//! - [`Runtime::exec`] and [`exec_process`]: a process joining a running container.
 //!
 //! ```no_run
 //! use berth_runtime::{build_spec, write_bundle, ContainerSpec, Embedded, InitProcess, Runtime, Stdio};

@@ -48,8 +48,9 @@ struct Plan {
     initial_size: Option<(u16, u16)>,
     /// Where the hooks write one line per call.
     events_path: PathBuf,
-    /// How many exits the hooks answer with a restart.
+    /// How many exits the hooks answer with a restart, after how long.
     restarts: u32,
+    restart_delay: Duration,
 }
 
 impl Plan {
@@ -69,6 +70,7 @@ impl Plan {
             initial_size: None,
             events_path: dir.join("hooks"),
             restarts: 0,
+            restart_delay: Duration::from_millis(10),
         }
     }
 
@@ -102,6 +104,7 @@ impl Plan {
 struct DiaryHooks {
     diary: File,
     restarts_left: u32,
+    restart_delay: Duration,
 }
 
 impl DiaryHooks {
@@ -133,7 +136,7 @@ impl MonitorHooks for DiaryHooks {
         if self.restarts_left > 0 {
             self.restarts_left -= 1;
             Decision::Restart {
-                delay: Duration::from_millis(10),
+                delay: self.restart_delay,
             }
         } else {
             Decision::Finish
@@ -171,6 +174,7 @@ fn monitor_process() {
             .open(&plan.events_path)
             .expect("diary"),
         restarts_left: plan.restarts,
+        restart_delay: plan.restart_delay,
     };
     let result = monitor::run(plan.config(), &mut hooks, ready);
     hooks.note(format!(
@@ -185,7 +189,8 @@ fn monitor_process() {
 /// A launched monitor, as the CLI knows it.
 struct Launched {
     plan: Plan,
-    ready: ReadyReader,
+    /// The CLI's end of the readiness pipe, until it lets go of it.
+    ready: Option<ReadyReader>,
     monitor_pid: i32,
     reaped: bool,
 }
@@ -222,7 +227,7 @@ impl Launched {
         };
         Self {
             plan,
-            ready,
+            ready: Some(ready),
             monitor_pid,
             reaped: false,
         }
@@ -230,8 +235,22 @@ impl Launched {
 
     fn next_ready(&mut self) -> Option<ReadyEvent> {
         self.ready
+            .as_mut()?
             .next()
             .map(|event| event.expect("readiness line"))
+    }
+
+    /// Waits until the hooks wrote a line starting with `prefix`.
+    fn await_diary(&self, prefix: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.diary().iter().any(|line| line.starts_with(prefix)) {
+            assert!(
+                Instant::now() < deadline,
+                "no {prefix:?} in {:?}",
+                self.diary()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn socket(&self) -> &Path {
@@ -866,4 +885,105 @@ fn an_oom_kill_is_reported() {
         .find(|l| l.starts_with("exited "))
         .unwrap_or_else(|| panic!("no exit in {diary:?}"));
     assert!(exit.contains("oom=true"), "{exit}");
+}
+
+#[test]
+fn wait_is_answered_at_the_exit() {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["sleep", "1000"]);
+    let mut monitor = Launched::start(Plan::new(&work, &spec, &id));
+    assert!(matches!(
+        monitor.next_ready(),
+        Some(ReadyEvent::Started { .. })
+    ));
+    // `berth wait`, by hand: the header line, then the answer when the container exits.
+    let mut waiter = std::os::unix::net::UnixStream::connect(monitor.socket()).expect("connect");
+    waiter.write_all(b"\"wait\"\n").expect("wait request");
+    // Connections are served in order: once a later ping is answered, the wait is
+    // registered, and the kill cannot overtake it.
+    let pong = request(monitor.socket(), Request::Ping).expect("ping");
+    assert!(matches!(pong, Response::Pong { .. }), "{pong:?}");
+    let killed = request(
+        monitor.socket(),
+        Request::Kill {
+            signal: libc::SIGKILL,
+        },
+    );
+    assert_eq!(killed.expect("kill"), Response::Ok);
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&waiter), &mut answer)
+        .expect("wait answer");
+    assert_eq!(answer, "{\"exited\":{\"code\":137,\"oom_killed\":false}}\n");
+    let diary = monitor.finish();
+    assert!(
+        diary.contains(&"exited code=137 signal=Some(9) oom=false manual=true".to_string()),
+        "{diary:?}"
+    );
+}
+
+#[test]
+fn a_stop_during_the_restart_delay_cancels_the_restart() {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["sh", "-c", "exit 1"]);
+    let mut plan = Plan::new(&work, &spec, &id);
+    plan.restarts = 1;
+    plan.restart_delay = Duration::from_secs(600);
+    let mut monitor = Launched::start(plan);
+    monitor.await_diary("exited ");
+
+    assert_eq!(
+        request(monitor.socket(), Request::Ping).expect("ping"),
+        Response::Pong {
+            pid: None,
+            state: MonitorState::Restarting
+        }
+    );
+    let refused = AttachClient::connect(monitor.socket(), Streams::default());
+    assert!(
+        matches!(&refused, Err(berth_runtime::Error::Monitor(m)) if m.contains("restarting")),
+        "{refused:?}"
+    );
+    let exited = Response::Exited {
+        code: 1,
+        oom_killed: false,
+    };
+    assert_eq!(
+        request(monitor.socket(), Request::Wait).expect("wait"),
+        exited
+    );
+    let stop = Request::Stop {
+        timeout: Duration::from_secs(10),
+        signal: libc::SIGTERM,
+    };
+    assert_eq!(request(monitor.socket(), stop).expect("stop"), exited);
+    let diary = monitor.finish();
+    assert_eq!(
+        diary.iter().filter(|l| l.starts_with("started ")).count(),
+        1,
+        "{diary:?}"
+    );
+    assert_eq!(
+        diary[diary.len() - 3..],
+        ["restart_cancelled", "finished", "run returned ok"]
+    );
+}
+
+#[test]
+fn a_cli_gone_before_attaching_leaves_the_container_created() {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["echo", "never"]);
+    let mut plan = Plan::new(&work, &spec, &id);
+    plan.wait_for_attach = true;
+    let mut monitor = Launched::start(plan);
+    monitor.ready = None;
+    assert_eq!(monitor.finish(), ["run returned ok"]);
+    assert!(!monitor.socket().exists());
+    assert!(monitor.log_entries().is_empty());
+    assert!(
+        !work.state_dir().join(&id).exists(),
+        "the runtime created the container"
+    );
 }

@@ -35,7 +35,9 @@ pub enum Decision {
 ///
 /// `restart_cancelled` comes instead of a new `prepare` when a stop or kill request
 /// arrives during a restart delay; `finished` follows. `finished` is always the last
-/// call, also after `start_failed`.
+/// call, also after `start_failed`. The one run without any call: with
+/// `wait_for_attach`, the CLI closed the readiness pipe before attaching; the monitor
+/// then ends at once and the container stays created.
 pub trait MonitorHooks {
     /// Before each start: mount the rootfs, write the bundle. An error fails the start
     /// (reported as `start_failed`, Docker's exit code 125 unless the error says else).

@@ -11,6 +11,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use super::clients::{Conn, Role};
 use super::container::{Read, Run, STDIN_LIMIT};
 use super::hooks::{Decision, ExitInfo, MonitorHooks};
+use super::isolated::Isolated;
 use super::ready::{ReadyEvent, ReadyPipe};
 use super::reaper::Reaper;
 use super::MonitorConfig;
@@ -90,7 +91,7 @@ impl<'h> Supervisor<'h> {
         });
         let wait_for_attach = config.wait_for_attach;
         let mut supervisor = Supervisor {
-            runtime: config.runtime.runtime(),
+            runtime: Box::new(Isolated::new(config.runtime.runtime())),
             size: config.initial_size,
             config,
             hooks,
@@ -214,7 +215,15 @@ impl<'h> Supervisor<'h> {
                 };
                 self.reaper.reap_orphans(keep);
             }
-            Token::Ready => self.abandon(),
+            Token::Ready => {
+                let attached = self
+                    .conns
+                    .iter()
+                    .any(|conn| matches!(conn.role, Role::Attached(_)));
+                if !attached && !self.start_requested {
+                    self.abandon();
+                }
+            }
             Token::Conn(index) => {
                 if events.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
                     self.receive(index);
@@ -557,8 +566,8 @@ impl<'h> Supervisor<'h> {
         }
     }
 
-    /// The CLI went away before anyone attached: nothing was started, and nobody will
-    /// attach. The monitor ends without calling hooks; the container stays created.
+    /// The CLI went away before it attached: nothing was started, and nobody is going
+    /// to attach. The monitor ends without calling hooks; the container stays created.
     fn abandon(&mut self) {
         self.ready = None;
         let _ = std::fs::remove_file(&self.config.socket_path);
