@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use berth_runtime::attach::{
     request, AttachClient, Frame, MonitorState, PumpEnd, Request, Response, Streams,
 };
+use berth_runtime::logs::{read_logs, LogOptions, Stream};
 use berth_runtime::monitor::{
     self, Decision, ExitInfo, MonitorConfig, MonitorHooks, ReadyEvent, ReadyReader, RuntimeChoice,
 };
@@ -986,4 +987,51 @@ fn a_cli_gone_before_attaching_leaves_the_container_created() {
         !work.state_dir().join(&id).exists(),
         "the runtime created the container"
     );
+}
+
+#[test]
+fn logs_follow_a_running_container_to_its_end() {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["sh", "-c", "echo one; read go; echo two >&2"]);
+    let mut plan = Plan::new(&work, &spec, &id);
+    plan.open_stdin = true;
+    let mut monitor = Launched::start(plan);
+    assert!(matches!(
+        monitor.next_ready(),
+        Some(ReadyEvent::Started { .. })
+    ));
+    monitor.await_log("one");
+
+    // `berth logs -f`: the container runs while its monitor's socket is there.
+    let log_path = monitor.plan.log_path.clone();
+    let socket = monitor.socket().to_path_buf();
+    let follower = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let options = LogOptions {
+            follow: true,
+            ..Default::default()
+        };
+        read_logs(
+            &log_path,
+            &options,
+            &|| socket.exists(),
+            &mut |stream, bytes| {
+                seen.push((stream, String::from_utf8_lossy(bytes).into_owned()));
+                Ok(())
+            },
+        )
+        .expect("follow");
+        seen
+    });
+    let mut client = monitor.attach(true);
+    client.send_stdin(b"go\n").expect("stdin");
+    assert_eq!(
+        follower.join().expect("follower"),
+        [
+            (Stream::Stdout, "one\n".to_string()),
+            (Stream::Stderr, "two\n".to_string())
+        ]
+    );
+    monitor.finish();
 }
