@@ -5,11 +5,13 @@
 pub mod container;
 mod error;
 pub mod image;
+pub mod network;
 pub mod system;
 pub mod volume;
 
 use std::path::{Path, PathBuf};
 
+pub use berth_net as net;
 pub use berth_runtime as runtime;
 pub use berth_store as store;
 pub use error::{EngineError, Result};

@@ -158,8 +158,10 @@ pub struct Stored {
     pub path: String,
     pub args: Vec<String>,
     pub mounts: Vec<MountPoint>,
-    /// `--network-alias` values, by network.
+    /// `--network-alias` values (user networks).
     pub aliases: Vec<String>,
+    /// `-p` values as given; `HostConfig.PortBindings` is derived from them.
+    pub publish: Vec<String>,
     /// `--sig-proxy`/detach keys chosen at create (Docker keeps them per container).
     pub detach_keys: String,
 }

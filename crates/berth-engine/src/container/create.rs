@@ -22,6 +22,8 @@ pub struct CreateOptions {
     pub host_config: HostConfig,
     /// `--network-alias`
     pub aliases: Vec<String>,
+    /// `-p` values.
+    pub publish: Vec<String>,
 }
 
 impl Engine {
@@ -37,9 +39,12 @@ impl Engine {
             config: merge_config(opts.config, &image_config),
             host_config: opts.host_config,
             aliases: opts.aliases,
+            publish: opts.publish,
             ..Default::default()
         };
         check_host_config(&stored.host_config)?;
+        self.check_network_config(&stored)?;
+        stored.host_config.port_bindings = port_bindings(&stored.publish);
         let mut command = stored.config.entrypoint.clone().unwrap_or_default();
         command.extend(stored.config.cmd.clone().unwrap_or_default());
         if command.is_empty() {
@@ -306,6 +311,20 @@ impl Engine {
             ))),
         }
     }
+}
+
+/// `HostConfig.PortBindings` from `-p` values: `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
+fn port_bindings(publish: &[String]) -> BTreeMap<String, Value> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for p in publish {
+        for m in berth_net::parse_publish(p).unwrap_or_default() {
+            let binding = m.requested_binding();
+            out.entry(m.container.to_string())
+                .or_default()
+                .push(serde_json::to_value(binding).unwrap_or(Value::Null));
+        }
+    }
+    out.into_iter().map(|(k, v)| (k, Value::Array(v))).collect()
 }
 
 /// Docker's merge of the user's config over the image's.

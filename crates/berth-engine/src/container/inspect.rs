@@ -69,7 +69,7 @@ impl Engine {
             },
             "Mounts": stored.mounts,
             "Config": stored.config,
-            "NetworkSettings": self.network_settings(&c, &stored),
+            "NetworkSettings": self.network_settings_value(&c, &stored),
         });
         if size {
             let rw = crate::volume::dir_size(&rootfs.upper);
@@ -85,30 +85,5 @@ impl Engine {
         self.store()
             .container_dir(id)
             .join(format!("{id}-json.log"))
-    }
-
-    /// `NetworkSettings` (filled by the network layer once it is wired).
-    pub(crate) fn network_settings(&self, c: &berth_store::Container, stored: &Stored) -> Value {
-        let _ = (c, stored);
-        json!({
-            "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "Ports": {},
-            "HairpinMode": false,
-            "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0,
-            "SecondaryIPAddresses": Value::Null,
-            "SecondaryIPv6Addresses": Value::Null,
-            "EndpointID": "",
-            "Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "MacAddress": "",
-            "Networks": {},
-        })
     }
 }

@@ -25,6 +25,8 @@ pub struct ContainerSummary {
     pub size_rw: Option<u64>,
     /// Bytes of the image below it (`-s`).
     pub size_root_fs: Option<u64>,
+    /// The PORTS column (`0.0.0.0:8080->80/tcp`).
+    pub ports: String,
 }
 
 impl Engine {
@@ -53,7 +55,9 @@ impl Engine {
             } else {
                 (None, None)
             };
+            let ports = self.ports_text(&c, &stored);
             out.push(ContainerSummary {
+                ports,
                 container: c,
                 stored,
                 size_rw,

@@ -1,18 +1,20 @@
 //! Container use cases: create, start, stop, ps, inspect, rm, logs, exec, cp ... Each verb in
 //! its own file; the monitor entry point in `monitor.rs`.
 
+mod cgroup;
 mod commit;
 mod config;
 mod cp;
 mod create;
 mod diff;
-mod export;
 mod exec;
+mod export;
 mod inspect;
 mod lifecycle;
 mod list;
 mod monitor;
 mod names;
+mod network;
 mod remove;
 mod rootfs;
 mod runtime;
@@ -20,6 +22,7 @@ mod signal;
 mod spec;
 mod start;
 mod state;
+mod top;
 mod user;
 
 pub use config::{
@@ -35,6 +38,8 @@ pub use cp::{
 };
 pub use diff::{Change, ChangeKind};
 pub use monitor::{monitor_daemonize, monitor_main};
+pub use network::network_mode;
 pub use signal::parse_signal;
 pub use start::Starting;
 pub use state::{monitor_alive, process_start_time};
+pub use top::{Stats, Top};

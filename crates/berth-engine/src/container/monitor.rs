@@ -120,6 +120,7 @@ impl MonitorHooks for Hooks<'_> {
     }
 
     fn start_failed(&mut self, error: &berth_runtime::Error) {
+        self.engine.teardown_network(&self.id);
         let message = error.to_string();
         let code = error.docker_exit_code();
         let now = now_rfc3339();
@@ -205,6 +206,7 @@ impl MonitorHooks for Hooks<'_> {
         let Ok(Some(c)) = self.engine.store().container(&self.id) else {
             return;
         };
+        self.engine.teardown_network(&self.id);
         if self.stored.host_config.auto_remove {
             let _ = self.engine.remove_stopped(&c, true);
             return;

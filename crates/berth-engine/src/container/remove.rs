@@ -34,6 +34,7 @@ impl Engine {
     pub(crate) fn remove_stopped(&self, c: &Container, volumes: bool) -> Result<()> {
         let stored = Stored::parse(&c.config);
         let _ = self.runtime_for(c).delete(&c.id, true);
+        self.teardown_network(&c.id);
         if let Ok(rootfs) = self.rootfs(c) {
             rootfs.unmount()?;
         }

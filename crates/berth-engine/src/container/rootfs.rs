@@ -27,17 +27,16 @@ pub struct Rootfs {
 impl Engine {
     pub(crate) fn rootfs(&self, c: &berth_store::Container) -> Result<Rootfs> {
         let dir = self.store().container_dir(&c.id);
-        let mut lowers: Vec<PathBuf> = self
-            .store()
-            .layer_stack(c.top_layer.as_ref())?
-            .iter()
-            .rev()
-            .map(|l| self.store().layer_diff(&l.chain_id))
-            .collect();
-        if lowers.is_empty() {
-            // An image without layers (`FROM scratch` with no files): overlay needs a lower.
-            lowers.push(dir.join("empty"));
-        }
+        // The init layer sits right above the image: the mount points berth itself needs,
+        // so they never show up in the container's own layer (`diff`, `commit`).
+        let mut lowers: Vec<PathBuf> = vec![dir.join("init")];
+        lowers.extend(
+            self.store()
+                .layer_stack(c.top_layer.as_ref())?
+                .iter()
+                .rev()
+                .map(|l| self.store().layer_diff(&l.chain_id)),
+        );
         Ok(Rootfs {
             upper: dir.join("upper"),
             work: dir.join("work"),
@@ -53,8 +52,8 @@ impl Rootfs {
         for d in [&self.upper, &self.work, &self.merged] {
             fs::create_dir_all(d).map_err(EngineError::io(format!("creating {}", d.display())))?;
         }
-        if let Some(empty) = self.lowers.first().filter(|p| p.ends_with("empty")) {
-            fs::create_dir_all(empty).map_err(EngineError::io("creating empty lower"))?;
+        if let Some(init) = self.lowers.first() {
+            make_init_layer(init)?;
         }
         Ok(())
     }
@@ -88,6 +87,34 @@ impl Rootfs {
             ))(e.into())),
         }
     }
+}
+
+/// Docker's init layer: the files and directories the runtime mounts over, present (and
+/// empty) below the container's layer so that mounting them creates nothing in it.
+fn make_init_layer(dir: &Path) -> Result<()> {
+    // The marker sits beside the layer, not in it (it would show in the container).
+    let done = dir.with_extension("done");
+    if done.exists() {
+        return Ok(());
+    }
+    let io = |what: &str| EngineError::io(format!("creating the init layer ({what})"));
+    for d in ["dev/pts", "dev/shm", "dev/mqueue", "proc", "sys", "etc"] {
+        fs::create_dir_all(dir.join(d)).map_err(io(d))?;
+    }
+    for f in [
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "dev/console",
+        ".dockerenv",
+    ] {
+        fs::write(dir.join(f), b"").map_err(io(f))?;
+    }
+    let mtab = dir.join("etc/mtab");
+    if fs::symlink_metadata(&mtab).is_err() {
+        std::os::unix::fs::symlink("/proc/mounts", &mtab).map_err(io("etc/mtab"))?;
+    }
+    fs::write(&done, b"").map_err(io("marker"))
 }
 
 /// Mounts an overlay of `lowers` (top first), with an optional upper/work pair, at `target`.

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use berth_runtime::monitor::{ReadyEvent, ReadyReader};
-use berth_runtime::spec::NamespaceMode;
 use berth_store::Container;
 
 use super::config::Stored;
@@ -62,19 +61,34 @@ impl Engine {
             let rootfs = self.rootfs(&c)?;
             rootfs.mount()?;
             let prepared = (|| {
-                let netns = self.network_namespace(&c, &stored)?;
-                let spec = self.container_spec(&c, &stored, &rootfs.merged, netns)?;
-                let oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
-                std::fs::create_dir_all(&bundle).map_err(EngineError::io("creating the bundle"))?;
-                berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
+                let netns = self.setup_network(&c, &stored)?;
+                let bundle_written = (|| {
+                    let spec = self.container_spec(&c, &stored, &rootfs.merged, netns)?;
+                    let oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
+                    std::fs::create_dir_all(&bundle)
+                        .map_err(EngineError::io("creating the bundle"))?;
+                    berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
+                })();
+                if bundle_written.is_err() {
+                    self.teardown_network(&c.id);
+                }
+                bundle_written
             })();
             if let Err(e) = prepared {
                 let _ = rootfs.unmount();
                 return Err(e);
             }
         }
-        let starting = self.spawn_monitor(&c, wait_for_attach)?;
-        Ok(Some(starting))
+        match self.spawn_monitor(&c, wait_for_attach) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                self.teardown_network(&c.id);
+                if let Ok(rootfs) = self.rootfs(&c) {
+                    let _ = rootfs.unmount();
+                }
+                Err(e)
+            }
+        }
     }
 
     /// `start` without attaching: returns once the container runs.
@@ -149,14 +163,6 @@ impl Engine {
 
     pub fn monitor_socket(&self, id: &str) -> PathBuf {
         self.store().container_run_dir(id).join("monitor.sock")
-    }
-
-    /// The network namespace the container gets (the network layer refines this).
-    fn network_namespace(&self, _c: &Container, stored: &Stored) -> Result<NamespaceMode> {
-        Ok(match stored.host_config.network_mode.as_str() {
-            "host" => NamespaceMode::Host,
-            _ => NamespaceMode::Private,
-        })
     }
 }
 

@@ -50,6 +50,7 @@ impl Engine {
             return Ok(c);
         }
         self.kill_leftovers(&c);
+        self.teardown_network(&c.id);
         if let Ok(rootfs) = self.rootfs(&c) {
             let _ = rootfs.unmount();
         }

@@ -307,6 +307,7 @@ impl ContainerFlags {
             config,
             host_config,
             aliases: self.network_alias.clone(),
+            publish: self.publish.clone(),
         })
     }
 }
@@ -394,7 +395,7 @@ pub fn ps(a: PsArgs, engine: &Engine) -> Result<(), CliError> {
                 "RunningFor": ago(created, now),
                 "Status": status_text(st, now),
                 "State": st.status.as_str(),
-                "Ports": "",
+                "Ports": s.ports,
                 "Names": c.name,
                 "Size": match (s.size_rw, s.size_root_fs) {
                     (Some(rw), Some(root)) => format!("{} (virtual {})", human_size(rw), human_size(root)),

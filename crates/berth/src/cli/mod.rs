@@ -7,10 +7,12 @@ mod exec;
 mod flags;
 mod image;
 mod lifecycle;
+mod network;
 mod output;
 mod run;
 mod session;
 mod system;
+mod top;
 mod transfer;
 mod volume;
 
@@ -104,6 +106,10 @@ enum Command {
     Logs(lifecycle::LogsArgs),
     /// Execute a command in a running container
     Exec(exec::ExecArgs),
+    /// Display the running processes of a container
+    Top(top::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(top::StatsArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Remove one or more containers
@@ -121,6 +127,17 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// List port mappings or a specific mapping for the container
+    Port(network::PortArgs),
+    /// The DNS server of a user network (started by berth itself)
+    #[command(name = "__dns", hide = true)]
+    Dns(network::HelperArgs),
+    /// The port proxy of a container (started by berth itself)
+    #[command(name = "__proxy", hide = true)]
+    Proxy(network::HelperArgs),
     /// The monitor of one container (started by berth itself)
     #[command(name = "__monitor", hide = true)]
     Monitor(run::MonitorArgs),
@@ -158,6 +175,12 @@ enum ContainerCommand {
     Logs(lifecycle::LogsArgs),
     /// Execute a command in a running container
     Exec(exec::ExecArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(network::PortArgs),
+    /// Display the running processes of a container
+    Top(top::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(top::StatsArgs),
     /// List containers
     #[command(name = "ls", aliases = ["list", "ps"])]
     Ls(container::PsArgs),
@@ -194,6 +217,9 @@ fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliErro
         ContainerCommand::Attach(a) => run::attach(a, engine),
         ContainerCommand::Logs(a) => lifecycle::logs(a, engine),
         ContainerCommand::Exec(a) => exec::exec(a, engine),
+        ContainerCommand::Port(a) => network::port(a, engine),
+        ContainerCommand::Top(a) => top::top(a, engine),
+        ContainerCommand::Stats(a) => top::stats(a, engine),
         ContainerCommand::Ls(a) => container::ps(a, engine),
         ContainerCommand::Rm(a) => container::rm(a, engine),
         ContainerCommand::Rename(a) => container::rename(a, engine),
@@ -221,7 +247,10 @@ pub fn main() -> ExitCode {
     };
     // A monitor logs nowhere: its stderr is /dev/null, and the container's init, which it
     // forks, must not inherit a logger writing into the container's stderr.
-    if !matches!(cli.command, Command::Monitor(_)) {
+    if !matches!(
+        cli.command,
+        Command::Monitor(_) | Command::Dns(_) | Command::Proxy(_)
+    ) {
         init_logging(cli.log_level);
     }
     match run(cli) {
@@ -282,6 +311,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Attach(a) => run::attach(a, &engine()?),
         Command::Logs(a) => lifecycle::logs(a, &engine()?),
         Command::Exec(a) => exec::exec(a, &engine()?),
+        Command::Top(a) => top::top(a, &engine()?),
+        Command::Stats(a) => top::stats(a, &engine()?),
         Command::Monitor(a) => run::monitor(
             a,
             EngineOptions {
@@ -293,6 +324,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rm(a) => container::rm(a, &engine()?),
         Command::Rename(a) => container::rename(a, &engine()?),
         Command::Volume(c) => volume::run(c, &engine()?),
+        Command::Network(c) => network::run(c, &engine()?),
+        Command::Port(a) => network::port(a, &engine()?),
+        Command::Dns(a) => network::dns(
+            a,
+            EngineOptions {
+                root: cli.root.clone(),
+                runroot: cli.runroot.clone(),
+            },
+        ),
+        Command::Proxy(a) => network::proxy(
+            a,
+            EngineOptions {
+                root: cli.root.clone(),
+                runroot: cli.runroot.clone(),
+            },
+        ),
         Command::Cp(a) => transfer::cp(a, &engine()?),
         Command::Diff(a) => transfer::diff(a, &engine()?),
         Command::Commit(a) => transfer::commit(a, &engine()?),
