@@ -8,6 +8,7 @@
 //! caller's own score back afterwards.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::{Container, ContainerStatus};
@@ -51,10 +52,13 @@ impl Runtime for Embedded {
         std::fs::create_dir_all(&self.state_dir)
             .map_err(|e| Error::io(format!("creating {}", self.state_dir.display()), e))?;
         let command = command_of(bundle);
+        let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .validate_id()
             .map_err(|err| runtime_error("create", err))?
             .with_root_path(&self.state_dir)
+            .map_err(|err| runtime_error("create", err))?
+            .with_pid_file(Some(pid_file.path()))
             .map_err(|err| runtime_error("create", err))?
             .with_executor(CommandExecutor::default());
         let builder = match stdio.lifted()? {
@@ -86,6 +90,7 @@ impl Runtime for Embedded {
                     })
             }
             Err(err) => {
+                pid_file.remove_failed_process();
                 reap_failed_children();
                 Err(classify("create", &command, error_chain(&err)))
             }
@@ -123,8 +128,11 @@ impl Runtime for Embedded {
             .unwrap_or_default();
         let process = with_seccomp_privilege(process, seccomp.is_some());
         let process_file = ProcessFile::write(&self.state_dir.join(id), &process)?;
+        let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(&self.state_dir)
+            .map_err(|err| runtime_error("exec", err))?
+            .with_pid_file(Some(pid_file.path()))
             .map_err(|err| runtime_error("exec", err))?
             .with_executor(CommandExecutor::joining(seccomp));
         let builder = match stdio.lifted()? {
@@ -149,6 +157,7 @@ impl Runtime for Embedded {
         match result {
             Ok(pid) => Ok(pid.as_raw()),
             Err(err) => {
+                pid_file.remove_failed_process();
                 reap_failed_children();
                 Err(classify("exec", &command, error_chain(&err)))
             }
@@ -244,6 +253,54 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+/// Where libcontainer writes the pid of the process it forks, as soon as it knows it:
+/// also when the call fails later, so the failed process can be found.
+struct PidFile {
+    path: PathBuf,
+}
+
+impl PidFile {
+    fn new(dir: &Path) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            ".pid-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Self {
+            path: dir.join(name),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Kills and reaps the process of a failed create or exec. It may still be on its
+    /// way out, or waiting for a start that will not come; a zombie left in the
+    /// container's pid namespace would keep that namespace's init from ever finishing
+    /// its exit. It is the caller's child and not yet reaped, so the pid is still its.
+    fn remove_failed_process(&self) {
+        let Some(pid) = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return;
+        };
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        while let Err(rustix::io::Errno::INTR) =
+            rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+        {}
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A failed create leaves libcontainer's helper and init processes as zombie children
