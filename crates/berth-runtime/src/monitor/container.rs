@@ -181,12 +181,21 @@ fn start_with_pipes(config: &MonitorConfig, runtime: &dyn Runtime) -> Result<Sta
         },
     )?;
     let init = open_init(runtime, &config.id, pid)?;
-    let outputs = vec![
-        output(out_r, Stream::Stdout)?,
-        output(err_r, Stream::Stderr)?,
-    ];
-    let stdin = stdin_ours.map(input).transpose()?;
-    Ok((init, outputs, stdin, None))
+    let ours = || -> Result<_> {
+        let outputs = vec![
+            output(out_r, Stream::Stdout)?,
+            output(err_r, Stream::Stderr)?,
+        ];
+        let stdin = stdin_ours.map(input).transpose()?;
+        Ok((outputs, stdin))
+    };
+    match ours() {
+        Ok((outputs, stdin)) => Ok((init, outputs, stdin, None)),
+        Err(err) => {
+            abort(runtime, &config.id, &init);
+            Err(err)
+        }
+    }
 }
 
 fn start_with_pty(
@@ -201,31 +210,33 @@ fn start_with_pty(
         Stdio::Console(socket.path().to_path_buf()),
     )?;
     let init = open_init(runtime, &config.id, pid)?;
-    let master = match socket.receive_master() {
-        Ok(master) => master,
+    let ours = || -> Result<_> {
+        let master = socket.receive_master()?;
+        // Before `start`, so the command sees its size from the first instruction:
+        // libcontainer ignores the spec's console size.
+        if let Some((rows, cols)) = size {
+            set_window_size(&master, rows, cols)?;
+        }
+        let dup = |fd: &OwnedFd| {
+            fd.as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| Error::io("duplicating the pty master", e))
+        };
+        let outputs = vec![output(dup(&master)?, Stream::Stdout)?];
+        let stdin = if config.open_stdin {
+            Some(input(dup(&master)?)?)
+        } else {
+            None
+        };
+        Ok((outputs, stdin, master))
+    };
+    match ours() {
+        Ok((outputs, stdin, master)) => Ok((init, outputs, stdin, Some(master))),
         Err(err) => {
             abort(runtime, &config.id, &init);
-            return Err(err);
+            Err(err)
         }
-    };
-    drop(socket);
-    // Before `start`, so the command sees its size from the first instruction:
-    // libcontainer ignores the spec's console size.
-    if let Some((rows, cols)) = size {
-        set_window_size(&master, rows, cols)?;
     }
-    let dup = |fd: &OwnedFd| {
-        fd.as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::io("duplicating the pty master", e))
-    };
-    let outputs = vec![output(dup(&master)?, Stream::Stdout)?];
-    let stdin = if config.open_stdin {
-        Some(input(dup(&master)?)?)
-    } else {
-        None
-    };
-    Ok((init, outputs, stdin, Some(master)))
 }
 
 /// The init's pidfd; without it the container cannot be watched, so it is removed.
