@@ -3,9 +3,12 @@
 
 mod support;
 
+use std::fs::File;
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::path::Path;
 
+use berth_runtime::attach::{pump_process, ProcessStdio, PumpEnd, UserIo};
 use berth_runtime::spec::User;
 use berth_runtime::{
     build_spec, exec_process, Embedded, Error, ExecOptions, ExitStatus, InitProcess, OciBinary,
@@ -232,6 +235,111 @@ fn pause_freezes_and_resume_thaws(runtime: &dyn Runtime, work: &Workdir) {
     assert_eq!((status.code(), stdout.as_str()), (0, "thawed\n"));
 }
 
+/// `berth exec -i` with pipes: the user's input reaches the process, its output and exit
+/// code come back.
+fn a_session_with_pipes(runtime: &dyn Runtime, work: &Workdir) {
+    let running = Running::start(runtime, work);
+    let script = "read x; echo got $x; echo err >&2; exit 5";
+    let process = exec_process(&running.spec, &command(&["sh", "-c", script])).expect("process");
+    let (in_r, in_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
+    let (out_r, out_w) = pipe();
+    let (err_r, err_w) = pipe();
+    let pid = runtime
+        .exec(
+            &running.id,
+            process,
+            Stdio::Fds {
+                stdin: in_r,
+                stdout: out_w,
+                stderr: err_w,
+            },
+        )
+        .expect("exec");
+    let exec = InitProcess::open(pid).expect("pidfd");
+    // The user types a line and ends the input.
+    let (user_in, typed) = pipe();
+    std::io::Write::write_all(&mut File::from(typed), b"hello\n").expect("type");
+    let (out, err) = (Sink::new(work, "out"), Sink::new(work, "err"));
+    let end = pump_process(
+        &exec,
+        ProcessStdio::Pipes {
+            stdin: Some(in_w),
+            stdout: out_r.into(),
+            stderr: err_r.into(),
+        },
+        UserIo {
+            stdin: Some(user_in.as_fd()),
+            stdout: out.file.as_fd(),
+            stderr: err.file.as_fd(),
+            detach_keys: None,
+            resize: None,
+        },
+    )
+    .expect("session");
+    assert_eq!(end, PumpEnd::Exited(5));
+    assert_eq!(out.text(), "got hello\n");
+    assert_eq!(err.text(), "err\n");
+}
+
+/// `berth exec -it`: the process gets a pty; what the user types is echoed and read.
+fn a_session_with_a_pty(runtime: &dyn Runtime, work: &Workdir) {
+    let running = Running::start(runtime, work);
+    let mut options = command(&["sh", "-c", "tty; read x; echo got $x"]);
+    options.terminal = true;
+    let process = exec_process(&running.spec, &options).expect("process");
+    let socket = berth_runtime::ConsoleSocket::bind(work.dir.path().join("session.sock"))
+        .expect("console socket");
+    let pid = runtime
+        .exec(
+            &running.id,
+            process,
+            Stdio::Console(socket.path().to_path_buf()),
+        )
+        .expect("exec");
+    let exec = InitProcess::open(pid).expect("pidfd");
+    let master = socket.receive_master().expect("pty master");
+    let (user_in, typed) = pipe();
+    std::io::Write::write_all(&mut File::from(typed), b"hi\n").expect("type");
+    let out = Sink::new(work, "out");
+    let end = pump_process(
+        &exec,
+        ProcessStdio::Pty(master),
+        UserIo {
+            stdin: Some(user_in.as_fd()),
+            stdout: out.file.as_fd(),
+            stderr: out.file.as_fd(),
+            detach_keys: None,
+            resize: None,
+        },
+    )
+    .expect("session");
+    assert_eq!(end, PumpEnd::Exited(0));
+    let text = out.text();
+    // The pty echoes the typed line whenever it arrives, maybe before `tty` ran.
+    assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
+    assert!(text.ends_with("got hi\r\n"), "{text:?}");
+}
+
+/// A file to copy output into, read back as text.
+struct Sink {
+    file: File,
+    path: std::path::PathBuf,
+}
+
+impl Sink {
+    fn new(work: &Workdir, name: &str) -> Self {
+        let path = work.dir.path().join(name);
+        Self {
+            file: File::create(&path).expect("sink"),
+            path,
+        }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).expect("sink text")
+    }
+}
+
 fn embedded(state_dir: std::path::PathBuf) -> Embedded {
     Embedded::new(state_dir)
 }
@@ -275,4 +383,6 @@ exec_cases!(
     has_the_containers_security,
     terminal_comes_through_the_console_socket,
     pause_freezes_and_resume_thaws,
+    a_session_with_pipes,
+    a_session_with_a_pty,
 );

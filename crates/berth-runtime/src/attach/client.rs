@@ -311,7 +311,7 @@ impl AttachClient {
 }
 
 /// Writes all of `data`, waiting whenever `fd` is non-blocking and full.
-fn write_fd(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<()> {
+pub(crate) fn write_fd(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<()> {
     while !data.is_empty() {
         match rustix::io::write(fd, data) {
             Ok(n) => data = &data[n..],

@@ -1,5 +1,6 @@
 //! Talking to a container's monitor over its unix socket: attaching to the container's
-//! stdio, and control requests (stop, kill, resize, pause, wait, ping).
+//! stdio, and control requests (stop, kill, resize, pause, wait, ping). And the same
+//! session with a process the caller started itself ([`pump_process`], for `exec`).
 //!
 //! # The protocol
 //!
@@ -36,10 +37,12 @@
 
 mod client;
 mod detach;
+mod local;
 mod protocol;
 
 pub use client::{request, AttachClient, PumpEnd};
 pub use detach::{parse_detach_keys, DetachMatcher, DEFAULT_DETACH_KEYS};
+pub use local::{pump_process, ProcessStdio, UserIo};
 pub use protocol::{Frame, Input, MonitorState, Request, Response, Streams};
 
 pub(crate) use protocol::{decode, encode, read_line, FrameKind};
