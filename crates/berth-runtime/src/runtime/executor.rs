@@ -8,6 +8,7 @@
 //! namespaces and the cgroup), so the filter would be missing otherwise.
 
 use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,7 @@ impl Executor for CommandExecutor {
             if let Some(fd) = notify {
                 // A notify listener is not supported for exec; the filter stands alone.
                 // SAFETY: `fd` was just returned by libseccomp and is owned by no one else.
-                drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
             }
         }
         Ok(())
