@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Container benchmark: `run --rm busybox true` (default bridge network and --network none),
+# `run -d` + `stop -t 0` + `rm`, `ps -a` with 500 containers, and the monitor's RSS per running
+# container; side by side with raw `runc run` of the same bundle, and with docker/podman when a
+# daemon / podman is installed. Needs hyperfine. Run as root:  bench/containers.sh [path/to/berth]
+# Env: RUNS=30, PS_CONTAINERS=500, RSS_CONTAINERS=10
+set -euo pipefail
+BERTH=$(readlink -f "${1:-$(dirname "$0")/../target/release/berth}")
+RUNS=${RUNS:-30}
+PS_CONTAINERS=${PS_CONTAINERS:-500}
+RSS_CONTAINERS=${RSS_CONTAINERS:-10}
+W=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
+export BERTH_ROOT=$W/root BERTH_RUNROOT=$W/run
+cleanup() {
+  "$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true
+  umount -l "$W"/runc-rootfs 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+here=$(dirname "$(readlink -f "$0")")
+"$here/../scripts/make-base-image.sh" "$BERTH" busybox:latest >/dev/null
+
+echo "# machine: $(nproc) cores, $(awk '/MemTotal/{printf "%d GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+
+# A bundle for raw runc: the rootfs berth mounts for a created container, a fresh network
+# namespace, the same security defaults.
+id=$("$BERTH" create --network none busybox true)
+"$BERTH" start "$id" >/dev/null; "$BERTH" wait "$id" >/dev/null
+cfg="$BERTH_RUNROOT/$id/bundle/config.json"
+mkdir -p "$W/bundle" "$W/runc-rootfs"
+mount --bind "$BERTH_ROOT/containers/$id/merged" "$W/runc-rootfs" 2>/dev/null || \
+  { "$BERTH" cp "$id:/" - | tar -C "$W/runc-rootfs" -x; }
+python3 - "$cfg" "$W/bundle/config.json" "$W/runc-rootfs" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"]["path"] = sys.argv[3]
+c["process"]["args"] = ["true"]
+c["process"]["terminal"] = False
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"] + [{"type": "network"}]
+c["linux"]["cgroupsPath"] = "/berth-bench/runc"
+c["mounts"] = [m for m in c["mounts"] if not m["destination"].startswith("/etc/")]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+
+cmds=(
+  -n "berth run --rm busybox true" "$BERTH run --rm busybox true"
+  -n "berth run --rm --network none busybox true" "$BERTH run --rm --network none busybox true"
+  -n "berth run -d + stop -t 0 + rm" "$BERTH rm \$($BERTH stop -t 0 \$($BERTH run -d busybox sleep 100))"
+  -n "runc run (same bundle)" "runc --root $W/runc-state run --bundle $W/bundle bench-\$RANDOM"
+)
+if command -v podman >/dev/null; then
+  cmds+=(-n "podman run --rm busybox true" "podman run --rm busybox true")
+fi
+if docker info >/dev/null 2>&1; then
+  cmds+=(-n "docker run --rm busybox true" "docker run --rm busybox true"
+         -n "docker run -d + stop -t 0 + rm" "docker rm \$(docker stop -t 0 \$(docker run -d busybox sleep 100))")
+fi
+hyperfine --warmup 3 --runs "$RUNS" --style basic --export-markdown "$W/run.md" "${cmds[@]}"
+cat "$W/run.md"
+
+# ps -a with many containers.
+for i in $(seq 1 "$PS_CONTAINERS"); do "$BERTH" create busybox true >/dev/null; done
+hyperfine --warmup 2 --runs "$RUNS" --style basic --export-markdown "$W/ps.md" \
+  -n "berth ps -a ($PS_CONTAINERS containers)" "$BERTH ps -a"
+cat "$W/ps.md"
+"$BERTH" container prune -f >/dev/null
+
+# Monitor RSS per running container.
+for i in $(seq 1 "$RSS_CONTAINERS"); do "$BERTH" run -d --network none busybox sleep 1000 >/dev/null; done
+total=0; n=0
+for pid in $(pgrep -f "__monitor"); do
+  if grep -q "$BERTH_ROOT" "/proc/$pid/cmdline" 2>/dev/null; then
+    kb=$(awk '/VmRSS/{print $2}' "/proc/$pid/status"); total=$((total + kb)); n=$((n + 1))
+  fi
+done
+echo "monitor RSS: $n monitors, mean $((total / (n > 0 ? n : 1))) KiB"
