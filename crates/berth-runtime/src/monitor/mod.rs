@@ -21,6 +21,17 @@
 //! ```
 //!
 //! and the CLI reads [`ReadyEvent`]s from the other end of `ready` ([`ReadyReader`]).
+//!
+//! What the launching CLI must arrange:
+//! - `ready` is the write end of a pipe, inherited by the monitor process without
+//!   close-on-exec (clear FD_CLOEXEC between fork and exec, for that fd only); the CLI
+//!   closes its own copy of the write end, or it never sees EOF. The monitor makes the
+//!   fd close-on-exec itself, so runtimes and containers do not hold it.
+//! - The CLI reaps the monitor's first process (it exits 0 at once); the detached
+//!   monitor is then re-parented to the CLI's nearest subreaper or pid 1.
+//! - `listening` carries the monitor's pid; record it to notice a dead monitor.
+//! - With `wait_for_attach`, attach after `listening` and before waiting for `started`;
+//!   closing the pipe without attaching abandons the start.
 
 mod clients;
 mod container;
