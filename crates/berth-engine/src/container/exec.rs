@@ -104,6 +104,9 @@ impl Engine {
             grant_all_capabilities(&mut process);
         }
         let runtime = self.runtime_named(&stored.host_config.runtime);
+        // An OCI runtime binary's exec leaves the process to the nearest subreaper: be it, so
+        // we stay its parent and can wait for it.
+        berth_runtime::become_subreaper().map_err(runtime_err)?;
         let mut console = None;
         let rt_stdio = match stdio {
             ExecStdio::Fds {
