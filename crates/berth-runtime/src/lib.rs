@@ -41,6 +41,7 @@ pub mod monitor;
 mod process;
 mod runtime;
 pub mod seccomp;
+pub mod sockpath;
 pub mod spec;
 
 pub use bundle::write_bundle;

@@ -119,7 +119,9 @@ impl Engine {
                 stderr,
             },
             ExecStdio::Pty => {
-                let path = console_path(&self.store().container_run_dir(&c.id));
+                let path = berth_runtime::sockpath::console_path(&console_path(
+                    &self.store().container_run_dir(&c.id),
+                ));
                 let socket = ConsoleSocket::bind(&path).map_err(runtime_err)?;
                 let p = socket.path().to_path_buf();
                 console = Some(socket);

@@ -58,7 +58,7 @@ pub fn request(socket: impl AsRef<Path>, request: Request) -> Result<Response> {
 /// Connects, sends the header line and reads the response line. Bytes after the
 /// response (the first frames) are returned with the stream.
 fn open(socket: &Path, request: &Request) -> Result<((UnixStream, Vec<u8>), Response)> {
-    let mut stream = UnixStream::connect(socket)
+    let mut stream = crate::sockpath::connect(socket)
         .map_err(|e| Error::io(format!("connecting to {}", socket.display()), e))?;
     let mut line = serde_json::to_vec(request)
         .map_err(|err| Error::Protocol(format!("encoding a request: {err}")))?;

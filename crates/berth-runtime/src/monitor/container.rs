@@ -203,7 +203,9 @@ fn start_with_pty(
     runtime: &dyn Runtime,
     size: Option<(u16, u16)>,
 ) -> Result<Started> {
-    let socket = ConsoleSocket::bind(config.socket_path.with_extension("console"))?;
+    let socket = ConsoleSocket::bind(crate::sockpath::console_path(
+        &config.socket_path.with_extension("console"),
+    ))?;
     let pid = runtime.create(
         &config.id,
         &config.bundle,

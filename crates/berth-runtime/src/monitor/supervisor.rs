@@ -631,7 +631,7 @@ fn open(config: &MonitorConfig) -> Result<(UnixListener, LogWriter, Reaper)> {
         }
         _ => {}
     }
-    let listener = UnixListener::bind(path)
+    let listener = crate::sockpath::bind(path)
         .map_err(|e| Error::io(format!("binding {}", path.display()), e))?;
     listener
         .set_nonblocking(true)
