@@ -54,9 +54,27 @@ pub fn remove_netns(path: &Path) -> Result<()> {
     }
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(e).ctx("removing network namespace file", path)
+            return Err(e).ctx("removing network namespace file", path)
         }
-        _ => Ok(()),
+        _ => {}
+    }
+    release_shared_mount(path.parent().unwrap_or(Path::new("/")));
+    Ok(())
+}
+
+/// Undoes [`make_shared_mount`] once the directory holds no namespace, so that a store's run
+/// root leaves no mount behind (a test's temporary store can then be deleted). Best effort:
+/// a namespace created meanwhile keeps it, under the same lock.
+fn release_shared_mount(dir: &Path) {
+    let Ok(guard) = File::open(dir) else { return };
+    if flock(&guard, FlockOperation::LockExclusive).is_err() {
+        return;
+    }
+    let empty = fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
+    if empty {
+        let _ = unmount(dir, UnmountFlags::DETACH);
     }
 }
 
