@@ -53,18 +53,23 @@ pub(crate) fn sync(store_key: &str, needed: bool) -> Result<()> {
         .is_some();
     let saved: PathBuf = dir.join("ip_forward.saved");
     if anyone {
-        if !saved.exists() {
-            let current = read_forward()?;
-            if current == "1" {
-                return Ok(());
+        if saved.exists() {
+            // Switched on by berth earlier, guard in place: only repair a value changed
+            // behind our back.
+            if read_forward()? != "1" {
+                nft::apply_forward_guard(true)?;
+                write_forward("1")?;
             }
-            fs::write(&saved, &current).ctx("writing", &saved)?;
+            return Ok(());
         }
+        let current = read_forward()?;
+        if current == "1" {
+            return Ok(());
+        }
+        fs::write(&saved, &current).ctx("writing", &saved)?;
         // Guard first, so nothing else is forwarded even for a moment.
         nft::apply_forward_guard(true)?;
-        if read_forward()? != "1" {
-            write_forward("1")?;
-        }
+        write_forward("1")?;
     } else if saved.exists() {
         let old = fs::read_to_string(&saved).ctx("reading", &saved)?;
         write_forward(old.trim())?;

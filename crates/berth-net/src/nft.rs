@@ -53,27 +53,39 @@ impl Ruleset {
     }
 }
 
-/// Whether this host has a working nftables (the `nft` binary and netfilter in the kernel).
+/// Whether this host has nftables: the `nft` binary, and netfilter in the kernel. Looked up
+/// without running `nft` (a fork and exec on every container start is what this avoids);
+/// a kernel without nf_tables makes the first `apply` fail with nft's own message.
 pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        Command::new("nft")
-            .args(["list", "tables"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let binary = std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/sbin"].iter().map(std::path::PathBuf::from))
+            .any(|d| d.join("nft").is_file());
+        binary && std::path::Path::new("/proc/net/netfilter").exists()
     })
 }
 
 /// Replaces the table `table` with `rules` (or removes it when there is nothing to say).
-pub fn apply(table: &str, rules: &Ruleset) -> Result<()> {
+/// `last` remembers the script applied last: an unchanged ruleset (a container without
+/// published ports joining a network that already has rules) runs no `nft` at all.
+pub fn apply(table: &str, rules: &Ruleset, last: &std::path::Path) -> Result<()> {
     let mut script = format!("table ip {table} {{}}\ndelete table ip {table}\n");
     if !rules.is_empty() {
         script.push_str(&render(table, rules));
     }
-    run_nft(&script)
+    if std::fs::read_to_string(last).is_ok_and(|old| old == script) {
+        return Ok(());
+    }
+    // Forget the old picture first: if nft fails half-way, the next change re-applies.
+    let _ = std::fs::remove_file(last);
+    run_nft(&script)?;
+    if let Some(dir) = last.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(last, &script);
+    Ok(())
 }
 
 /// Adds (or removes) the table that limits forwarding to berth's bridges: `berth*` and

@@ -21,14 +21,19 @@ pub(crate) fn host_rules(store: &Store) -> Result<()> {
         let rules = ruleset(tx)?;
         let needs_forwarding = rules.networks.iter().any(|n| !n.internal);
         forwarding::sync(&table, needs_forwarding)?;
-        nft::apply(&table, &rules)
+        nft::apply(&table, &rules, &store.runroot().join("nft-applied"))
     })
 }
 
 fn ruleset(tx: &Transaction) -> Result<Ruleset> {
+    // The default network keeps its rules (and forwarding, limited to berth's bridges by the
+    // guard table) from its first container on, as Docker keeps docker0's: a container that
+    // publishes nothing then changes no rule and runs no `nft`. A user network has rules
+    // while containers are on it.
     let mut stmt = tx.prepare(
         "SELECT n.bridge, n.subnet, n.internal FROM net_networks n \
-         WHERE EXISTS (SELECT 1 FROM net_endpoints e WHERE e.network_id = n.id) ORDER BY n.name",
+         WHERE EXISTS (SELECT 1 FROM net_endpoints e WHERE e.network_id = n.id) \
+            OR n.name = 'bridge' ORDER BY n.name",
     )?;
     let networks = stmt
         .query_map([], |r| {
