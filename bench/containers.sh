@@ -13,7 +13,6 @@ W=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 export BERTH_ROOT=$W/root BERTH_RUNROOT=$W/run
 cleanup() {
   "$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true
-  umount -l "$W"/runc-rootfs 2>/dev/null || true
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -28,8 +27,7 @@ id=$("$BERTH" create --network none busybox true)
 "$BERTH" start "$id" >/dev/null; "$BERTH" wait "$id" >/dev/null
 cfg="$BERTH_RUNROOT/$id/bundle/config.json"
 mkdir -p "$W/bundle" "$W/runc-rootfs"
-mount --bind "$BERTH_ROOT/containers/$id/merged" "$W/runc-rootfs" 2>/dev/null || \
-  { "$BERTH" cp "$id:/" - | tar -C "$W/runc-rootfs" -x; }
+"$BERTH" export "$id" | tar -C "$W/runc-rootfs" -x
 python3 - "$cfg" "$W/bundle/config.json" "$W/runc-rootfs" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))

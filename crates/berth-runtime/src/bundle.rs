@@ -8,18 +8,18 @@ use oci_spec::runtime::Spec;
 use crate::error::{Error, Result};
 
 /// Writes `spec` as `<bundle>/config.json`, creating the directory. The file is written
-/// whole under a temporary name and renamed, so a runtime never reads half of it.
+/// whole under a temporary name and renamed, so a runtime never reads half of it. It is not
+/// fsynced: a bundle lives in the run root, whose content means nothing after a reboot.
 pub fn write_bundle(bundle: &Path, spec: &Spec) -> Result<()> {
     std::fs::create_dir_all(bundle)
         .map_err(|e| Error::io(format!("creating bundle {}", bundle.display()), e))?;
-    let json = serde_json::to_vec_pretty(spec)
+    let json = serde_json::to_vec(spec)
         .map_err(|err| Error::InvalidSpec(format!("serializing the spec: {err}")))?;
     let tmp = bundle.join(".config.json.tmp");
     let target = bundle.join("config.json");
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&json)?;
-        file.sync_all()?;
         std::fs::rename(&tmp, &target)
     };
     write().map_err(|e| Error::io(format!("writing {}", target.display()), e))

@@ -96,6 +96,14 @@ impl Db {
         // WAL + NORMAL survives a killed process; blobs are fsynced before rows name them.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every berth command is a short process: a checkpoint (with its fsyncs) each time
+        // the last connection closes would cost more than the command itself. SQLite still
+        // checkpoints on its own when the WAL grows past its limit, and a WAL left behind is
+        // replayed by the next open.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         let db = Db {
             conn: Mutex::new(conn),
         };
