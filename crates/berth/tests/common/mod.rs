@@ -5,10 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A private berth store for one test, removed when dropped.
 pub struct Berth {
@@ -523,4 +525,618 @@ pub fn tar_dir(dir: &Path) -> Vec<u8> {
 pub fn tar_files(files: &[(&str, &[u8])]) -> Vec<u8> {
     let entries: Vec<Entry> = files.iter().map(|(n, d)| Entry::File(n, d)).collect();
     tar_of(&entries)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Containers: commands under a deadline, long-running berth processes, a terminal, and a
+// clean-up that leaves no container, monitor, mount or cgroup of the store behind.
+
+/// How long one berth command of a container test may take before the test fails. Generous:
+/// the suite runs in parallel on two cores next to other builds.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+impl Berth {
+    /// Runs `berth ARGS...` and fails the test (after killing it) if it has not ended in time.
+    #[track_caller]
+    pub fn run_t(&self, args: &[&str]) -> Run {
+        self.run_within(DEADLINE, args, None)
+    }
+
+    /// `run_t` with `input` on stdin.
+    #[track_caller]
+    pub fn run_t_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        self.run_within(DEADLINE, args, Some(input))
+    }
+
+    /// Runs `berth ARGS...` (with `input` on stdin if given, else /dev/null); kills it and fails
+    /// the test when it has not ended within `limit`.
+    #[track_caller]
+    pub fn run_within(&self, limit: Duration, args: &[&str], input: Option<&[u8]>) -> Run {
+        let mut c = self.command();
+        c.args(args);
+        let mut child = Spawned::start(c, input);
+        match child.wait_within(limit) {
+            Some(run) => run,
+            None => {
+                let so_far = child.output();
+                panic!(
+                    "`berth {}` did not end within {limit:?}; output so far: {so_far:?}",
+                    args.join(" ")
+                )
+            }
+        }
+    }
+
+    /// Starts `berth ARGS...` without waiting for it; its output is collected as it comes.
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        let mut c = self.command();
+        c.args(args);
+        Spawned::start(c, None)
+    }
+
+    /// Starts `berth ARGS...` with stdin a pipe the test writes to.
+    pub fn spawn_stdin(&self, args: &[&str]) -> Spawned {
+        let mut c = self.command();
+        c.args(args);
+        Spawned::start_with_stdin(c)
+    }
+
+    /// Starts `berth ARGS...` on a new terminal of `rows` x `cols`, as a user at a shell would.
+    pub fn pty(&self, args: &[&str], rows: u16, cols: u16) -> Pty {
+        let mut c = self.command();
+        c.args(args);
+        Pty::start(c, rows, cols)
+    }
+
+    /// The full IDs of every container of the store (`ps -aq --no-trunc`).
+    #[track_caller]
+    pub fn container_ids(&self) -> Vec<String> {
+        self.run_t(&["ps", "-aq", "--no-trunc"])
+            .ok()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `berth inspect -f TEMPLATE CONTAINER`, trimmed.
+    #[track_caller]
+    pub fn field(&self, container: &str, template: &str) -> String {
+        let out = self.run_t(&["inspect", "-f", template, container]);
+        out.ok().trim().to_string()
+    }
+
+    /// The parsed `inspect` object of one container.
+    #[track_caller]
+    pub fn container(&self, name: &str) -> serde_json::Value {
+        let out = self.run_t(&["container", "inspect", name]);
+        let v: serde_json::Value = serde_json::from_str(out.ok()).expect("inspect prints JSON");
+        let arr = v.as_array().expect("inspect prints an array");
+        assert_eq!(arr.len(), 1, "{v}");
+        arr[0].clone()
+    }
+
+    /// The container's `State.Status` (`created`, `running`, `exited`, ...).
+    #[track_caller]
+    pub fn status(&self, container: &str) -> String {
+        self.field(container, "{{.State.Status}}")
+    }
+
+    /// Waits until the container's status is `want`; fails the test after `DEADLINE`.
+    #[track_caller]
+    pub fn wait_status(&self, container: &str, want: &str) {
+        let mut last = String::new();
+        // The container may not exist yet (a `run` still starting): keep asking.
+        let done = eventually(DEADLINE, || {
+            let out = self.run_t(&["inspect", "-f", "{{.State.Status}}", container]);
+            last = format!("{} {}", out.stdout.trim(), out.stderr.trim());
+            out.stdout.trim() == want
+        });
+        assert!(done, "{container} never became {want}: still {last}");
+    }
+
+    /// Pids of the monitor processes serving this store's containers.
+    pub fn monitors(&self) -> Vec<i32> {
+        let root = self.root();
+        let root = root.to_string_lossy();
+        processes()
+            .into_iter()
+            .filter(|p| {
+                p.args.iter().any(|a| a == "__monitor") && p.args.iter().any(|a| *a == root)
+            })
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// The pid of the monitor of container `id` (full ID), if one runs.
+    pub fn monitor_of(&self, id: &str) -> Option<i32> {
+        let root = self.root();
+        let root = root.to_string_lossy();
+        processes()
+            .into_iter()
+            .find(|p| {
+                p.args.iter().any(|a| a == "__monitor")
+                    && p.args.iter().any(|a| *a == root)
+                    && p.args.iter().any(|a| a == id)
+            })
+            .map(|p| p.pid)
+    }
+
+    /// Mount points at or under this test's directory, from /proc/self/mountinfo.
+    pub fn mounts(&self) -> Vec<PathBuf> {
+        let dir = self.dir.path();
+        mount_points()
+            .into_iter()
+            .filter(|m| m.starts_with(dir))
+            .collect()
+    }
+
+    /// Container IDs with a directory under `<root>/containers` (what the store holds on disk,
+    /// whatever its database says).
+    pub fn container_dirs(&self) -> Vec<String> {
+        self.entries("containers")
+            .into_iter()
+            .filter(|n| is_hex64(n))
+            .collect()
+    }
+
+    /// Removes every container of the store and whatever of them outlived that: monitors,
+    /// processes in their cgroups, cgroups, mounts. Runs when the test ends, passed or failed.
+    pub fn cleanup(&self) {
+        let dirs = self.container_dirs();
+        if dirs.is_empty() && self.monitors().is_empty() && self.mounts().is_empty() {
+            return;
+        }
+        let mut ids: BTreeSet<String> = dirs.into_iter().collect();
+        let mut ps = self.command();
+        ps.args(["ps", "-aq", "--no-trunc"]);
+        if let Some(out) = Spawned::start(ps, None).wait_within(Duration::from_secs(20)) {
+            ids.extend(out.stdout.lines().map(str::to_string));
+        }
+        if !ids.is_empty() {
+            let mut rm = self.command();
+            rm.args(["rm", "-f", "-v"]).args(&ids);
+            let _ = Spawned::start(rm, None).wait_within(Duration::from_secs(30));
+        }
+        for pid in self.monitors() {
+            kill(pid, libc::SIGKILL);
+        }
+        for id in &ids {
+            for dir in cgroup_dirs(id) {
+                if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
+                    for pid in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+                        kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
+        }
+        // Deepest first, so a mount on top of another goes before it.
+        let mut mounts = self.mounts();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+        for m in mounts {
+            let _ = rustix::mount::unmount(&m, rustix::mount::UnmountFlags::DETACH);
+        }
+        for id in &ids {
+            for dir in cgroup_dirs(id) {
+                let _ = eventually(Duration::from_secs(2), || {
+                    fs::remove_dir(&dir).is_ok() || !dir.exists()
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Calls `check` until it returns true (every 50 ms) or `limit` passes; says which.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` to `pid` (errors ignored: the process may be gone).
+pub fn kill(pid: i32, signal: i32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// One process of the host, as /proc shows it.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub pid: i32,
+    pub ppid: i32,
+    /// The state letter of /proc/PID/stat (`R`, `S`, `Z`, ...).
+    pub state: char,
+    pub args: Vec<String>,
+}
+
+/// Every process of the host (those that vanish while being read are left out).
+pub fn processes() -> Vec<Process> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name is in parentheses and may hold spaces: fields follow the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let mut f = rest.split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let args = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Process {
+            pid,
+            ppid,
+            state,
+            args,
+        });
+    }
+    out
+}
+
+/// Every mount point of this mount namespace.
+pub fn mount_points() -> Vec<PathBuf> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mount_path(p)))
+        .collect()
+}
+
+fn unescape_mount_path(p: &str) -> String {
+    // mountinfo writes space, tab, newline and backslash as octal escapes.
+    p.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The cgroup directories of container `id` on this host, in every hierarchy (v1 controllers,
+/// the unified one), that exist now.
+pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/sys/fs/cgroup") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path().join("berth").join(id);
+        if p.is_dir() {
+            out.push(p);
+        }
+    }
+    let p = Path::new("/sys/fs/cgroup/berth").join(id);
+    if p.is_dir() {
+        out.push(p);
+    }
+    out
+}
+
+/// A berth process running in the background, its output gathered as it comes.
+pub struct Spawned {
+    pub child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn gather(
+    mut from: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => into
+                    .lock()
+                    .expect("output buffer")
+                    .extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+}
+
+impl Spawned {
+    fn start(mut c: Command, input: Option<&[u8]>) -> Spawned {
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if input.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let mut s = Spawned::from_command(c);
+        if let (Some(input), Some(mut stdin)) = (input, s.stdin.take()) {
+            let input = input.to_vec();
+            // A writer thread: berth may stop reading early, or read only after it started.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        s
+    }
+
+    fn start_with_stdin(mut c: Command) -> Spawned {
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Spawned::from_command(c)
+    }
+
+    fn from_command(mut c: Command) -> Spawned {
+        let mut child = c.spawn().expect("spawn berth");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        if let Some(o) = child.stdout.take() {
+            readers.push(gather(o, stdout.clone()));
+        }
+        if let Some(e) = child.stderr.take() {
+            readers.push(gather(e, stderr.clone()));
+        }
+        let stdin = child.stdin.take();
+        Spawned {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `signal` to the berth process.
+    pub fn signal(&self, signal: i32) {
+        kill(self.pid(), signal);
+    }
+
+    /// Writes to its stdin (if it was started with one).
+    pub fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("started with a stdin pipe");
+        stdin.write_all(bytes).expect("write to berth's stdin");
+        stdin.flush().expect("flush berth's stdin");
+    }
+
+    /// Closes its stdin.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> Run {
+        Run {
+            code: -1,
+            stdout: String::from_utf8_lossy(&self.stdout.lock().expect("stdout")).into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr.lock().expect("stderr")).into_owned(),
+        }
+    }
+
+    /// Waits until its stdout holds `text`, or `limit` passes; says which.
+    pub fn stdout_has(&self, text: &str, limit: Duration) -> bool {
+        eventually(limit, || {
+            String::from_utf8_lossy(&self.stdout.lock().expect("stdout")).contains(text)
+        })
+    }
+
+    /// Whether it is still running (without reaping it when it is not... it is reaped then).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for it to end within `limit`: its status and output, or None (still running).
+    /// A process killed by a signal has code 128 + the signal, as a shell reports it.
+    pub fn wait_within(&mut self, limit: Duration) -> Option<Run> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = None;
+        let ended = eventually(limit, || match self.child.try_wait() {
+            Ok(Some(s)) => {
+                status = Some(s);
+                true
+            }
+            _ => false,
+        });
+        if !ended {
+            return None;
+        }
+        self.stdin = None;
+        // Its output ends when it does, unless something it started keeps the pipes open:
+        // then take what came.
+        let readers = std::mem::take(&mut self.readers);
+        let _ = eventually(Duration::from_secs(2), || {
+            readers.iter().all(|r| r.is_finished())
+        });
+        let s = status.expect("status");
+        let mut run = self.output();
+        run.code = s.code().or(s.signal().map(|n| 128 + n)).unwrap_or(-1);
+        Some(run)
+    }
+
+    /// Waits for it to end; fails the test after `DEADLINE`.
+    #[track_caller]
+    pub fn finish(&mut self) -> Run {
+        match self.wait_within(DEADLINE) {
+            Some(r) => r,
+            None => panic!(
+                "berth did not end within {DEADLINE:?}; output so far: {:?}",
+                self.output()
+            ),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A berth process on a terminal of its own: the test types on the master side and reads
+/// what the terminal shows.
+pub struct Pty {
+    pub child: std::process::Child,
+    master: File,
+    screen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn start(mut c: Command, rows: u16, cols: u16) -> Pty {
+        use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+        use std::os::unix::process::CommandExt;
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        let slave = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().expect("pts name"))
+            .expect("open pts");
+        let ws = rustix::termios::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&slave, ws).expect("set window size");
+        c.stdin(slave.try_clone().expect("dup pts"))
+            .stdout(slave.try_clone().expect("dup pts"))
+            .stderr(slave);
+        // SAFETY: between fork and exec only async-signal-safe calls: setsid and an ioctl.
+        unsafe {
+            c.pre_exec(|| {
+                rustix::process::setsid()?;
+                rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())?;
+                Ok(())
+            });
+        }
+        let child = c.spawn().expect("spawn berth on a terminal");
+        let master = File::from(master);
+        let screen = Arc::new(Mutex::new(Vec::new()));
+        gather(master.try_clone().expect("dup master"), screen.clone());
+        Pty {
+            child,
+            master,
+            screen,
+        }
+    }
+
+    /// Types `bytes` on the terminal.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).expect("type on the terminal");
+    }
+
+    /// Everything the terminal showed so far.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.screen.lock().expect("screen")).into_owned()
+    }
+
+    /// Waits until the terminal shows `text`; fails the test after `DEADLINE`.
+    #[track_caller]
+    pub fn expect(&self, text: &str) {
+        let seen = eventually(DEADLINE, || self.screen().contains(text));
+        assert!(
+            seen,
+            "the terminal never showed {text:?}; it shows {:?}",
+            self.screen()
+        );
+    }
+
+    /// Changes the terminal's size (the kernel sends SIGWINCH to berth).
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let ws = rustix::termios::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&self.master, ws).expect("resize the terminal");
+    }
+
+    /// Waits for berth to end; its exit code. Fails the test after `DEADLINE`.
+    #[track_caller]
+    pub fn finish(&mut self) -> i32 {
+        let mut code = None;
+        let ended = eventually(DEADLINE, || match self.child.try_wait() {
+            Ok(Some(s)) => {
+                code = s.code();
+                true
+            }
+            _ => false,
+        });
+        assert!(
+            ended,
+            "berth on the terminal never ended; it shows {:?}",
+            self.screen()
+        );
+        code.unwrap_or(-1)
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Berth {
+    /// Imports the busybox test image as `name` with Dockerfile-like `changes`
+    /// (`ENTRYPOINT [...]`, `WORKDIR /x`, `ENV A=b`, `USER nobody`, `VOLUME /data`) on top of
+    /// `CMD ["sh"]`; returns its ID.
+    #[track_caller]
+    pub fn busybox_with(&self, name: &str, changes: &[&str]) -> String {
+        let tar = busybox_tar();
+        let mut args = vec!["import", "-c", r#"CMD ["sh"]"#];
+        for c in changes {
+            args.extend(["-c", c]);
+        }
+        args.extend([tar.to_str().expect("utf-8 path"), name]);
+        self.run_t(&args).ok().trim().to_string()
+    }
+
+    /// `berth run -d ARGS...`: the new container's full ID.
+    #[track_caller]
+    pub fn detach(&self, args: &[&str]) -> String {
+        let mut all = vec!["run", "-d"];
+        all.extend(args);
+        let out = self.run_t(&all);
+        let id = out.ok().trim().to_string();
+        assert!(is_hex64(&id), "run -d printed {:?}", out.stdout);
+        id
+    }
 }
