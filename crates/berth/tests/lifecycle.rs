@@ -570,3 +570,41 @@ fn top_lists_the_containers_processes_and_stats_its_usage() {
     let err = b.run_t(&["top", "nosuch"]).stderr;
     assert!(err.contains("No such container: nosuch"), "{err}");
 }
+
+#[test]
+fn attach_without_sig_proxy_leaves_the_container_on_ctrl_c() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    b.detach(&[
+        "--name",
+        "talk",
+        "busybox",
+        "sh",
+        "-c",
+        r#"trap 'echo got INT' INT; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); echo tick$i; sleep 0.1; done"#,
+    ]);
+    let mut a = b.spawn(&["attach", "--no-stdin", "--sig-proxy=false", "talk"]);
+    assert!(a.stdout_has("tick", DEADLINE), "{:?}", a.output());
+    a.signal(libc::SIGINT);
+    let out = a.finish();
+    assert_eq!(out.code, 130, "the CLI dies of SIGINT: {out:?}");
+    assert_eq!(b.status("talk"), "running");
+    assert!(!b.run_t(&["logs", "talk"]).ok().contains("got INT"));
+}
+
+#[test]
+fn start_of_a_running_container_and_kill_of_a_bad_signal() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let id = b.detach(&["--name", "up", "busybox", "sleep", "1000"]);
+    let pid = b.field("up", "{{.State.Pid}}");
+    assert_eq!(b.run_t(&["start", "up"]).ok(), "up\n");
+    assert_eq!(
+        b.field("up", "{{.State.Pid}}"),
+        pid,
+        "start restarted a running container"
+    );
+    let err = b.run_t(&["kill", "-s", "FOO", "up"]).fails(1).to_string();
+    assert!(err.contains("Invalid signal: FOO"), "{err}");
+    assert_eq!(b.status(&id), "running");
+}

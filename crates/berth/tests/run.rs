@@ -459,3 +459,35 @@ fn the_images_env_workdir_and_user_apply_unless_overridden() {
     ]);
     assert_eq!(out.ok(), "mine\n/usr/bin:/bin:/opt/bin\n/\n0\n");
 }
+
+#[test]
+fn large_output_arrives_whole_and_the_hostname_is_the_short_id() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let (code, out, err) = b.run_raw(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 3000000 /dev/zero | tr '\\0' x",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.len(), 3_000_000);
+    assert!(out.iter().all(|c| *c == b'x'));
+
+    let id = b
+        .run_t(&[
+            "create",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /etc/hostname",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let out = b.run_t(&["start", "-a", &id]);
+    assert_eq!(out.ok(), format!("{0}\n{0}\n", &id[..12]));
+    assert_eq!(b.field(&id, "{{.Config.Hostname}}"), &id[..12]);
+}

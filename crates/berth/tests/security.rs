@@ -264,3 +264,45 @@ fn no_new_privileges_is_set_on_request() {
         .to_string();
     assert!(err.contains("bogus"), "{err}");
 }
+
+#[test]
+fn seccomp_refuses_keyctl_by_default() {
+    // Busybox has no keyctl: the host's perl makes the raw call, with the host's /usr and
+    // libraries bound in read-only.
+    let nr = match std::env::consts::ARCH {
+        "x86_64" => 250,
+        "aarch64" => 219,
+        other => panic!("no keyctl syscall number known for {other}"),
+    };
+    assert!(
+        std::path::Path::new("/usr/bin/perl").exists(),
+        "/usr/bin/perl is missing (Debian's perl-base provides it)"
+    );
+    let b = Berth::new();
+    b.busybox("busybox");
+    // KEYCTL_GET_KEYRING_ID (0) of the session keyring (-3), without creating it.
+    let script = format!(r#"$r = syscall({nr}, 0, -3, 0); print "$r $!\n""#);
+    let keyctl = |opts: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(opts);
+        args.extend([
+            "-v",
+            "/usr:/usr:ro",
+            "-v",
+            "/lib:/lib:ro",
+            "-v",
+            "/lib64:/lib64:ro",
+            "busybox",
+            "/usr/bin/perl",
+            "-e",
+            &script,
+        ]);
+        b.run_t(&args).ok().trim().to_string()
+    };
+    assert_eq!(keyctl(&[]), "-1 Operation not permitted");
+    let unconfined = keyctl(&["--security-opt", "seccomp=unconfined"]);
+    assert!(
+        !unconfined.contains("Operation not permitted"),
+        "{unconfined}"
+    );
+}

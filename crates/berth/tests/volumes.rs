@@ -363,3 +363,49 @@ fn read_only_refuses_writes_except_to_tmpfs_and_volumes() {
         .to_string();
     assert_eq!(b.field(&id, "{{.HostConfig.ReadonlyRootfs}}"), "true");
 }
+
+#[test]
+#[ignore = "bug: a new volume mounted over an image directory starts empty instead of with the image's files"]
+fn a_new_volume_starts_with_the_images_files() {
+    let b = Berth::new();
+    b.busybox_plus(
+        "seeded",
+        &["VOLUME /data"],
+        &[("data/seed", b"from image\n")],
+    );
+    // The anonymous volume of the image's VOLUME.
+    let out = b.run_t(&["run", "--rm", "seeded", "cat", "/data/seed"]);
+    assert_eq!(out.ok(), "from image\n");
+    // A new, empty named volume mounted there is filled the same way.
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "-v",
+        "fresh:/data",
+        "seeded",
+        "cat",
+        "/data/seed",
+    ]);
+    assert_eq!(out.ok(), "from image\n");
+    // But not a bind: it shows the host's directory as it is.
+    let host = b.path("empty");
+    std::fs::create_dir(&host).expect("mkdir");
+    let spec = format!("{}:/data", host.display());
+    let out = b.run_t(&["run", "--rm", "-v", &spec, "seeded", "ls", "/data"]);
+    assert_eq!(out.ok(), "");
+}
+
+#[test]
+fn rm_v_keeps_named_volumes() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let id = b
+        .run_t(&["create", "-v", "named:/n", "-v", "/anon", "busybox"])
+        .ok()
+        .trim()
+        .to_string();
+    let vols = b.run_t(&["volume", "ls", "-q"]).ok().to_string();
+    assert_eq!(vols.lines().count(), 2, "{vols}");
+    b.run_t(&["rm", "-v", &id]).ok();
+    assert_eq!(b.run_t(&["volume", "ls", "-q"]).ok(), "named\n");
+}

@@ -1140,3 +1140,41 @@ impl Berth {
         id
     }
 }
+
+impl Berth {
+    /// Imports the busybox test image with `files` (path, content) added and `changes`
+    /// applied, as `name`; returns its ID.
+    #[track_caller]
+    pub fn busybox_plus(&self, name: &str, changes: &[&str], files: &[(&str, &[u8])]) -> String {
+        let extra = self.path("extra-files");
+        let mut tops = BTreeSet::new();
+        for (path, content) in files {
+            let p = extra.join(path.trim_start_matches('/'));
+            fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            fs::write(&p, content).expect("write");
+            let top = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .expect("a name");
+            tops.insert(format!("./{top}"));
+        }
+        let tar = self.path(&format!("{name}.tar"));
+        fs::copy(busybox_tar(), &tar).expect("copy the busybox tar");
+        let status = Command::new("tar")
+            .args(["--numeric-owner", "--owner=0", "--group=0", "-rf"])
+            .arg(&tar)
+            .arg("-C")
+            .arg(&extra)
+            .args(&tops)
+            .status()
+            .expect("tar");
+        assert!(status.success(), "tar -r failed");
+        let mut args = vec!["import", "-c", r#"CMD ["sh"]"#];
+        for c in changes {
+            args.extend(["-c", c]);
+        }
+        args.extend([tar.to_str().expect("utf-8 path"), name]);
+        self.run_t(&args).ok().trim().to_string()
+    }
+}
