@@ -608,3 +608,96 @@ fn start_of_a_running_container_and_kill_of_a_bad_signal() {
     assert!(err.contains("Invalid signal: FOO"), "{err}");
     assert_eq!(b.status(&id), "running");
 }
+
+#[test]
+fn wait_and_start_a_follow_rm_containers_to_their_end() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    // `wait` gets the code even though the container is removed as it ends.
+    let id = b.detach(&["--rm", "busybox", "sh", "-c", "sleep 0.5; exit 4"]);
+    assert_eq!(b.run_t(&["wait", &id]).ok(), "4\n");
+    assert!(eventually(DEADLINE, || b.container_ids().is_empty()));
+
+    let id = b
+        .run_t(&["create", "--rm", "busybox", "sh", "-c", "echo hi; exit 6"])
+        .ok()
+        .trim()
+        .to_string();
+    let out = b.run_t(&["start", "-a", &id]);
+    assert_eq!(out.code, 6, "{out:?}");
+    assert_eq!(out.stdout, "hi\n");
+    assert!(eventually(DEADLINE, || b.container_ids().is_empty()));
+}
+
+#[test]
+fn a_paused_container_can_be_stopped_and_restarted() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    b.detach(&["--name", "frozen", "busybox", "sleep", "1000"]);
+    b.run_t(&["pause", "frozen"]).ok();
+    assert_eq!(b.run_t(&["stop", "-t", "1", "frozen"]).ok(), "frozen\n");
+    assert_eq!(
+        b.field(
+            "frozen",
+            "{{.State.Status}} {{.State.Paused}} {{.State.ExitCode}}"
+        ),
+        "exited false 137"
+    );
+    b.run_t(&["restart", "-t", "1", "frozen"]).ok();
+    assert_eq!(
+        b.field("frozen", "{{.State.Status}} {{.State.Paused}}"),
+        "running false"
+    );
+}
+
+#[test]
+fn container_subcommands_are_the_same_commands() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let id = b
+        .run_t(&[
+            "container",
+            "create",
+            "--name",
+            "sub",
+            "busybox",
+            "sh",
+            "-c",
+            "echo x > /x; exec sleep 1000",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(b.run_t(&["container", "start", "sub"]).ok(), "sub\n");
+    assert_eq!(
+        b.run_t(&["container", "ls", "--format", "{{.Names}}"]).ok(),
+        "sub\n"
+    );
+    assert_eq!(
+        b.run_t(&["container", "ps", "-q", "--no-trunc"]).ok(),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        b.run_t(&["container", "exec", "sub", "cat", "/x"]).ok(),
+        "x\n"
+    );
+    assert_eq!(
+        b.run_t(&["container", "inspect", "-f", "{{.Name}}", "sub"])
+            .ok(),
+        "/sub\n"
+    );
+    // -s adds the sizes: the container layer's few bytes, the whole filesystem's more.
+    let sizes = b.run_t(&["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "sub"]);
+    let (rw, root) = sizes.ok().trim().split_once(' ').expect("two sizes");
+    let (rw, root): (u64, u64) = (
+        rw.parse().expect("SizeRw"),
+        root.parse().expect("SizeRootFs"),
+    );
+    assert!(rw >= 2 && root > 1_000_000 && root > rw, "{sizes:?}");
+    assert_eq!(
+        b.run_t(&["container", "stop", "-t", "0", "sub"]).ok(),
+        "sub\n"
+    );
+    assert_eq!(b.run_t(&["container", "rm", "sub"]).ok(), "sub\n");
+    assert!(b.container_ids().is_empty());
+}

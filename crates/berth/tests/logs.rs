@@ -198,3 +198,23 @@ fn follow_streams_new_lines_and_ends_with_the_container() {
     let out = b.run_t(&["logs", "-f", "ff"]);
     assert_eq!(out.ok(), "first\nsecond\nlast\n");
 }
+
+#[test]
+fn a_terminal_containers_log_holds_what_the_terminal_wrote() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    b.detach(&[
+        "-t",
+        "--name",
+        "tty",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; echo b",
+    ]);
+    b.run_t(&["wait", "tty"]).ok();
+    // The terminal turns each newline into CR LF, and all of it is "stdout".
+    let out = b.run_t(&["logs", "tty"]);
+    assert_eq!(out.ok(), "a\r\nb\r\n");
+    assert_eq!(out.stderr, "");
+}

@@ -318,3 +318,27 @@ fn init_runs_as_pid_1_and_reaps_orphans() {
     });
     assert!(zombie, "expected a zombie without --init: {}", ps("bare"));
 }
+
+#[test]
+fn rm_f_ends_a_restart_loop_for_good() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let id = b.detach(&["--restart", "always", "busybox", "sh", "-c", "exit 1"]);
+    let count = || {
+        b.field(&id, "{{.RestartCount}}")
+            .parse::<u32>()
+            .unwrap_or(0)
+    };
+    assert!(eventually(DEADLINE, || count() >= 1), "never restarted");
+    b.run_t(&["rm", "-f", &id]).ok();
+    assert!(b.container_ids().is_empty());
+    assert!(
+        eventually(DEADLINE, || b.monitors().is_empty()),
+        "monitors left: {:?}",
+        b.monitors()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(b.container_ids().is_empty(), "the container came back");
+    assert!(b.container_dirs().is_empty(), "{:?}", b.container_dirs());
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+}

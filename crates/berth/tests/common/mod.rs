@@ -683,7 +683,8 @@ impl Berth {
     /// processes in their cgroups, cgroups, mounts. Runs when the test ends, passed or failed.
     pub fn cleanup(&self) {
         let dirs = self.container_dirs();
-        if dirs.is_empty() && self.monitors().is_empty() && self.mounts().is_empty() {
+        let networked = self.runroot().join("netns").exists();
+        if dirs.is_empty() && self.monitors().is_empty() && self.mounts().is_empty() && !networked {
             return;
         }
         let mut ids: BTreeSet<String> = dirs.into_iter().collect();
@@ -715,6 +716,15 @@ impl Berth {
         for m in mounts {
             let _ = rustix::mount::unmount(&m, rustix::mount::UnmountFlags::DETACH);
         }
+        if networked {
+            // The store's own nftables table stays while its network exists, and nothing
+            // else would ever remove it once the store is gone.
+            let _ = Command::new("nft")
+                .args(["delete", "table", "ip", &self.nft_table()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
         for id in &ids {
             for dir in cgroup_dirs(id) {
                 let _ = eventually(Duration::from_secs(2), || {
@@ -722,6 +732,15 @@ impl Berth {
                 });
             }
         }
+    }
+}
+
+impl Berth {
+    /// The name of this store's nftables table (berth-net names it after a hash of the root).
+    pub fn nft_table(&self) -> String {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(self.root().as_os_str().as_encoded_bytes());
+        format!("berth_{}", &hex::encode(h)[..8])
     }
 }
 
