@@ -201,6 +201,13 @@ fn filters_select_by_status_name_label_ancestor_and_id() {
     assert!(names(&["ancestor=other"]).is_empty());
     assert_eq!(names(&[&format!("id={}", &up[..6])]), ["up"]);
     assert_eq!(names(&[&format!("id={made}")]), ["made"]);
+    assert_eq!(names(&["exited=3"]), ["done"]);
+    assert!(names(&["exited=0"]).is_empty());
+    assert_eq!(names(&["before=done"]), ["up", "made"]);
+    assert_eq!(names(&["since=made"]), ["done", "up"]);
+    b.run_t(&["pause", "up"]).ok();
+    assert_eq!(names(&["status=paused"]), ["up"]);
+    assert!(names(&["status=running"]).is_empty());
     let _ = done;
     let err = b.run_t(&["ps", "--filter", "colour=red"]).stderr;
     assert!(err.contains("invalid filter 'colour'"), "{err}");

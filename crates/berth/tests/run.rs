@@ -491,3 +491,22 @@ fn large_output_arrives_whole_and_the_hostname_is_the_short_id() {
     assert_eq!(out.ok(), format!("{0}\n{0}\n", &id[..12]));
     assert_eq!(b.field(&id, "{{.Config.Hostname}}"), &id[..12]);
 }
+
+#[test]
+fn ctrl_c_is_ignored_by_a_pid_1_without_a_handler_as_dockers_is() {
+    // Docker's documented behaviour: the signal is proxied, and the kernel drops it because
+    // `sleep` runs as the namespace's PID 1 with no handler; the run goes on.
+    let b = Berth::new();
+    b.busybox("busybox");
+    let mut run = b.spawn(&["run", "--name", "one", "busybox", "sleep", "1000"]);
+    b.wait_status("one", "running");
+    for _ in 0..5 {
+        run.signal(libc::SIGINT);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(run.running(), "{:?}", run.output());
+    assert_eq!(b.status("one"), "running");
+    b.run_t(&["kill", "one"]).ok();
+    let out = run.finish();
+    assert_eq!(out.code, 137, "{out:?}");
+}
