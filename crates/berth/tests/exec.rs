@@ -186,3 +186,25 @@ fn a_finished_exec_leaves_no_process_behind() {
     let ps = b.run_t(&["exec", "cc", "ps", "-o", "pid,stat,args"]);
     assert_eq!(ps.ok().lines().count(), 3, "{ps:?}");
 }
+
+#[test]
+#[ignore = "bug: exec -u USER keeps HOME=/root instead of the user's home"]
+fn exec_as_another_user_gets_that_users_home() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    b.detach(&["--name", "ctr", "busybox", "sleep", "1000"]);
+    // As `run -u nobody` does (it prints /nonexistent).
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "-u",
+        "nobody",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $HOME",
+    ]);
+    assert_eq!(out.ok(), "/nonexistent\n");
+    let out = b.run_t(&["exec", "-u", "nobody", "ctr", "sh", "-c", "echo $HOME"]);
+    assert_eq!(out.ok(), "/nonexistent\n");
+}
