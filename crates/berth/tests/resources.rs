@@ -342,3 +342,35 @@ fn rm_f_ends_a_restart_loop_for_good() {
     assert!(b.container_dirs().is_empty(), "{:?}", b.container_dirs());
     assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
 }
+
+#[test]
+fn a_memory_limit_below_dockers_minimum_is_refused() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let err = b
+        .run_t(&["run", "--rm", "-m", "4m", "busybox", "true"])
+        .fails(125)
+        .to_string();
+    assert!(err.contains("Minimum memory limit allowed is 6MB"), "{err}");
+    assert!(b.container_ids().is_empty());
+}
+
+#[test]
+#[ignore = "bug: --cpus above the host's CPU count is accepted"]
+fn cpus_beyond_the_hosts_are_refused() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let err = b
+        .run_t(&["run", "--rm", "--cpus", "100", "busybox", "true"])
+        .fails(125)
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
+        )),
+        "{err}"
+    );
+}
