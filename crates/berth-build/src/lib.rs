@@ -1,5 +1,7 @@
-//! berth-build: the Dockerfile parser, the shell-word lexer, the build planner and the step
-//! executor with its layer cache.
+//! berth-build: the Dockerfile parser, the shell-word lexer, the build planner, the build
+//! context (`.dockerignore`, content checksums), step cache keys and the progress printer.
+//! The executor that runs the steps lives in berth-engine (`build`): this crate never starts a
+//! container nor touches the store.
 //!
 //! Reading a Dockerfile goes in three steps, each usable alone, none touching the file system:
 //!
@@ -28,9 +30,13 @@
 //! assert!(expander.used.contains("DIR"));
 //! ```
 
+pub mod cache_key;
+pub mod context;
 pub mod error;
 pub mod instruction;
 pub mod parser;
+pub mod plan;
+pub mod progress;
 pub mod shell;
 
 pub use error::{ExpandError, LexError, LexReason, ParseError};

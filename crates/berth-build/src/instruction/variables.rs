@@ -41,7 +41,7 @@ fn key_values(args: &[String], keyword: &str) -> Result<Vec<KeyValue>, String> {
     if args.is_empty() {
         return Err(format!("{keyword} requires at least one argument"));
     }
-    if args.len() % 3 != 0 {
+    if !args.len().is_multiple_of(3) {
         return Err(format!("Bad input to {keyword}, too many arguments"));
     }
     args.chunks_exact(3)
