@@ -21,6 +21,9 @@ pub fn netns_path(runroot: &Path, id: &str) -> PathBuf {
 pub fn create_netns(path: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     fs::create_dir_all(dir).ctx("creating", dir)?;
+    // Held until the namespace is pinned: a concurrent remove of the directory's last other
+    // namespace must not unmount the shared directory under us.
+    let _lock = lock_dir(dir)?;
     make_shared_mount(dir)?;
     OpenOptions::new()
         .write(true)
@@ -66,10 +69,7 @@ pub fn remove_netns(path: &Path) -> Result<()> {
 /// root leaves no mount behind (a test's temporary store can then be deleted). Best effort:
 /// a namespace created meanwhile keeps it, under the same lock.
 fn release_shared_mount(dir: &Path) {
-    let Ok(guard) = File::open(dir) else { return };
-    if flock(&guard, FlockOperation::LockExclusive).is_err() {
-        return;
-    }
+    let Ok(_lock) = lock_dir(dir) else { return };
     let empty = fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);
@@ -81,12 +81,18 @@ fn release_shared_mount(dir: &Path) {
 /// Makes the namespace directory a shared mount point, as `ip netns` does with /run/netns, so
 /// that unpinning a namespace also reaches copies of the mount in other mount namespaces and
 /// the namespace is really freed.
-fn make_shared_mount(dir: &Path) -> Result<()> {
+/// The lock that orders the directory's shared mount against the namespaces in it (two berth
+/// processes must not both bind the directory onto itself, nor unmount it while one is added).
+fn lock_dir(dir: &Path) -> Result<File> {
     let guard = File::open(dir).ctx("opening", dir)?;
-    // Two berth processes must not both bind the directory onto itself.
     flock(&guard, FlockOperation::LockExclusive)
         .map_err(io::Error::from)
         .ctx("locking", dir)?;
+    Ok(guard)
+}
+
+/// Call with the directory's lock held.
+fn make_shared_mount(dir: &Path) -> Result<()> {
     match mount_change(
         dir,
         MountPropagationFlags::SHARED | MountPropagationFlags::REC,

@@ -17,7 +17,7 @@ pub enum Error {
     #[error("reading host facts: {0}")]
     Host(String),
     /// The command is not in the container (Docker exits 127 for this).
-    #[error("exec: {command:?}: executable file not found in $PATH")]
+    #[error("{}", not_found_message(command))]
     CommandNotFound { command: String },
     /// The command exists but cannot be executed (Docker exits 126 for this).
     #[error("exec: {command:?}: permission denied")]
@@ -59,5 +59,14 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// runc's words: a bare name is looked up in `$PATH`, a path is `stat`ed.
+fn not_found_message(command: &str) -> String {
+    if command.contains('/') {
+        format!("exec: {command:?}: stat {command}: no such file or directory")
+    } else {
+        format!("exec: {command:?}: executable file not found in $PATH")
     }
 }

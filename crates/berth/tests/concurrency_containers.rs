@@ -15,7 +15,6 @@ fn fifty_runs_and_fifty_removals_at_once() {
 }
 
 #[test]
-#[ignore = "bug: some of 50 concurrent runs on the default bridge fail with netlink errors on eth0 (not found in the namespace, or No such device)"]
 fn fifty_runs_and_fifty_removals_at_once_on_the_bridge() {
     fifty(&[]);
 }

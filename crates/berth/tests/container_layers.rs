@@ -160,7 +160,6 @@ fn rm_removes_the_container_layer_and_leaves_the_image() {
 }
 
 #[test]
-#[ignore = "bug: rmi deletes an image that a container still uses"]
 fn an_image_used_by_a_container_cannot_be_removed_without_force() {
     let b = Berth::new();
     b.busybox("busybox");

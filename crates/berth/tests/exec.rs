@@ -188,7 +188,6 @@ fn a_finished_exec_leaves_no_process_behind() {
 }
 
 #[test]
-#[ignore = "bug: exec -u USER keeps HOME=/root instead of the user's home"]
 fn exec_as_another_user_gets_that_users_home() {
     let b = Berth::new();
     b.busybox("busybox");

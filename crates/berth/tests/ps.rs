@@ -238,7 +238,6 @@ fn format_templates_and_tables() {
 }
 
 #[test]
-#[ignore = "bug: ps --format does not know the .Label method"]
 fn format_label_picks_one_label() {
     let b = Berth::new();
     three(&b);
@@ -247,7 +246,6 @@ fn format_label_picks_one_label() {
 }
 
 #[test]
-#[ignore = "bug: two status filters give nothing instead of either"]
 fn two_values_of_one_filter_are_alternatives() {
     let b = Berth::new();
     three(&b);

@@ -257,7 +257,6 @@ fn restart_and_rm_conflict() {
 }
 
 #[test]
-#[ignore = "bug: an unknown restart policy exits 1, not 125"]
 fn an_unknown_restart_policy_is_a_usage_error() {
     let b = Berth::new();
     b.busybox("busybox");
@@ -356,7 +355,6 @@ fn a_memory_limit_below_dockers_minimum_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: --cpus above the host's CPU count is accepted"]
 fn cpus_beyond_the_hosts_are_refused() {
     let b = Berth::new();
     b.busybox("busybox");

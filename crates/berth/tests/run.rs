@@ -64,7 +64,6 @@ fn engine_errors_exit_125_and_commands_that_cannot_run_126_or_127() {
 }
 
 #[test]
-#[ignore = "bug: a missing command path is reported as not found in $PATH"]
 fn a_missing_command_path_is_no_such_file_127() {
     let b = Berth::new();
     b.busybox("busybox");
@@ -249,7 +248,6 @@ fn rm_removes_the_container_when_it_ends_attached_detached_or_stopped() {
 }
 
 #[test]
-#[ignore = "bug: stop of an --rm container says No such container and exits 1"]
 fn stop_of_an_rm_container_succeeds_and_removes_it() {
     let b = Berth::new();
     b.busybox("busybox");
@@ -384,7 +382,6 @@ fn env_env_file_workdir_user_hostname_and_labels_apply() {
 }
 
 #[test]
-#[ignore = "bug: a missing -w or WORKDIR directory fails the run instead of being created"]
 fn a_missing_workdir_is_created() {
     let b = Berth::new();
     b.busybox("busybox");
@@ -512,7 +509,6 @@ fn ctrl_c_is_ignored_by_a_pid_1_without_a_handler_as_dockers_is() {
 }
 
 #[test]
-#[ignore = "bug: --domainname is accepted but not set in the container"]
 fn domainname_sets_the_nis_domain() {
     let b = Berth::new();
     b.busybox("busybox");

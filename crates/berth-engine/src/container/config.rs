@@ -143,9 +143,6 @@ pub struct MountPoint {
     #[serde(rename = "RW")]
     pub rw: bool,
     pub propagation: String,
-    /// tmpfs mount options (`size=64m,mode=1777`); not part of Docker's output.
-    #[serde(skip)]
-    pub options: String,
 }
 
 /// Everything stored for a container.

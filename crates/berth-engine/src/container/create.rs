@@ -143,7 +143,6 @@ impl Engine {
                 destination: dest.clone(),
                 mode: opts.clone(),
                 rw: !opts.split(',').any(|o| o == "ro"),
-                options: opts.clone(),
                 ..Default::default()
             });
         }
@@ -302,7 +301,7 @@ impl Engine {
                     kind: "tmpfs".into(),
                     destination: m.target.clone(),
                     rw: !m.read_only,
-                    options: opts.join(","),
+                    mode: opts.join(","),
                     ..Default::default()
                 })
             }
@@ -409,6 +408,12 @@ fn check_host_config(hc: &HostConfig) -> Result<()> {
         return Err(EngineError::InvalidArgument(
             "can't create 'AutoRemove' container with restart policy".into(),
         ));
+    }
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if hc.nano_cpus < 0 || hc.nano_cpus > ncpu as i64 * 1_000_000_000 {
+        return Err(EngineError::InvalidArgument(format!(
+            "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+        )));
     }
     if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
         return Err(EngineError::InvalidArgument(

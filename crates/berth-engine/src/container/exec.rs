@@ -77,10 +77,15 @@ impl Engine {
         let bundle = self.store().container_run_dir(&c.id).join("bundle");
         let spec = Spec::load(bundle.join("config.json"))
             .map_err(|e| EngineError::Other(format!("reading the container's spec: {e}")))?;
+        let mut env = opts.env.clone();
         let user = match &opts.user {
             Some(u) => {
                 let rootfs = self.rootfs(&c)?;
                 let r = user::resolve(&rootfs.merged, u, &[])?;
+                // The user's own HOME, as `run -u` gives it, unless `-e HOME=` says otherwise.
+                if !env.iter().any(|e| e.starts_with("HOME=")) {
+                    env.push(format!("HOME={}", r.home));
+                }
                 Some(User {
                     uid: r.uid,
                     gid: r.gid,
@@ -93,7 +98,7 @@ impl Engine {
             &spec,
             &RuntimeExec {
                 args: opts.cmd.clone(),
-                env: opts.env.clone(),
+                env,
                 cwd: opts.workdir.clone(),
                 user,
                 terminal: opts.tty,

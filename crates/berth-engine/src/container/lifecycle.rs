@@ -99,11 +99,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Polls the record until the container is no longer live (or its monitor is gone).
+    /// Polls the record until the container is no longer live (or its monitor is gone, or
+    /// an `--rm` container is removed).
     fn wait_not_live(&self, id: &str, limit: Duration) -> Result<()> {
         let deadline = Instant::now() + limit;
         loop {
-            let c = self.container(id)?;
+            let c = match self.container(id) {
+                Ok(c) => c,
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e) => return Err(e),
+            };
             if !c.state.status.is_live() || Instant::now() >= deadline {
                 return Ok(());
             }
@@ -134,9 +139,14 @@ impl Engine {
                 return Ok(code);
             }
         }
-        // Not running, or the monitor went away: the record has the answer.
+        // Not running, or the monitor went away: the record has the answer (an `--rm`
+        // container that is gone exited with the code its monitor reported... or unknown).
         loop {
-            let c = self.container(&c.id)?;
+            let c = match self.container(&c.id) {
+                Ok(c) => c,
+                Err(e) if e.is_not_found() => return Ok(c.state.exit_code),
+                Err(e) => return Err(e),
+            };
             if !c.state.status.is_live() {
                 return Ok(c.state.exit_code);
             }

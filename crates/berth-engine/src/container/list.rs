@@ -45,7 +45,19 @@ impl Engine {
                 continue;
             }
             let stored = Stored::parse(&c.config);
-            if !filters.iter().all(|f| self.matches(f, &c, &stored)) {
+            // Values of one filter key are alternatives (labels excepted: all must hold, as
+            // in Docker); different keys must all match.
+            let mut by_key: std::collections::BTreeMap<&str, bool> =
+                std::collections::BTreeMap::new();
+            for f in &filters {
+                let hit = self.matches(f, &c, &stored);
+                if f.key() == "label" {
+                    *by_key.entry("label").or_insert(true) &= hit;
+                } else {
+                    *by_key.entry(f.key()).or_insert(false) |= hit;
+                }
+            }
+            if by_key.values().any(|hit| !hit) {
                 continue;
             }
             let (size_rw, size_root_fs) = if opts.size {
@@ -135,6 +147,20 @@ enum Filter {
 }
 
 impl Filter {
+    fn key(&self) -> &'static str {
+        match self {
+            Filter::Status(_) => "status",
+            Filter::Name(_) => "name",
+            Filter::Id(_) => "id",
+            Filter::Label(..) => "label",
+            Filter::Ancestor(_) => "ancestor",
+            Filter::Exited(_) => "exited",
+            Filter::Before(_) => "before",
+            Filter::Since(_) => "since",
+            Filter::Volume(_) => "volume",
+        }
+    }
+
     fn parse(s: &str) -> Result<Filter> {
         let (k, v) = s.split_once('=').ok_or_else(|| {
             EngineError::InvalidArgument("bad format of filter (expected name=value)".into())

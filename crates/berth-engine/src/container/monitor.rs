@@ -172,6 +172,7 @@ impl MonitorHooks for Hooks<'_> {
             s.manually_stopped = false;
             Ok(())
         });
+        shed_code_pages();
         Ok(())
     }
 
@@ -224,6 +225,46 @@ impl MonitorHooks for Hooks<'_> {
             if let Ok(rootfs) = self.engine.rootfs(&c) {
                 let _ = rootfs.unmount();
             }
+        }
+    }
+}
+
+/// Drops the monitor's executable pages from its resident set once the container runs. Start-up
+/// ran much of berth's code (argument parsing, the store, the spec); the monitor's loop needs
+/// little of it, and what it needs comes back from the page cache on the next touch. Only
+/// never-written mappings (`r-xp`) are dropped: discarding a written private page would lose
+/// data, a text page loses nothing. This is what keeps a monitor near conmon's size.
+fn shed_code_pages() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let path = line.split_whitespace().nth(5).unwrap_or("");
+        if perms != "r-xp" || !path.starts_with('/') {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        // SAFETY: the range is a whole mapping of this process that is read-only and
+        // executable, so no data is lost; MADV_DONTNEED only unmaps its resident pages, which
+        // fault back in from the file when next executed.
+        unsafe {
+            let _ = rustix::mm::madvise(
+                start as *mut std::ffi::c_void,
+                end - start,
+                rustix::mm::Advice::LinuxDontNeed,
+            );
         }
     }
 }

@@ -72,14 +72,20 @@ impl Engine {
     /// On error nothing is left behind.
     pub(crate) fn setup_network(&self, c: &Container, stored: &Stored) -> Result<NamespaceMode> {
         let nets = self.networks()?;
-        // Addresses and ports of containers whose monitor died are taken back first.
-        let live = |id: &str| {
-            self.store().container(id).ok().flatten().is_some_and(|c| {
-                c.state.status.is_live()
-                    && super::state::monitor_alive(c.state.monitor_pid, c.state.monitor_start)
-            })
+        // Addresses and ports of containers that are gone, or whose monitor died, are taken
+        // back first. Any other container may be starting right now in another process (its
+        // record says created or exited until its monitor runs): its endpoint is left alone.
+        let alive = |id: &str| match self.store().container(id) {
+            Ok(Some(c)) => {
+                !(c.state.status.is_live()
+                    && c.state.monitor_pid != 0
+                    && !super::state::monitor_alive(c.state.monitor_pid, c.state.monitor_start))
+            }
+            Ok(None) => false,
+            // Unsure: keep it.
+            Err(_) => true,
         };
-        let _ = nets.reclaim(&|id: &str| id == c.id || live(id));
+        let _ = nets.reclaim(&alive);
         let mode = match network_mode(&stored.host_config.network_mode) {
             NetworkMode::Networks(mut attach) => {
                 // Aliases only exist on user networks (Docker refuses them on `bridge`).

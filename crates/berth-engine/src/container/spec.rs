@@ -67,10 +67,11 @@ impl Engine {
                     destination: m.destination.clone(),
                     readonly: !m.rw,
                 },
+                // tmpfs options travel in `Mode`, where Docker shows them.
                 _ => Mount::Tmpfs {
                     destination: m.destination.clone(),
                     options: m
-                        .options
+                        .mode
                         .split(',')
                         .filter(|o| !o.is_empty())
                         .map(str::to_string)

@@ -61,10 +61,15 @@ impl Engine {
             let rootfs = self.rootfs(&c)?;
             rootfs.mount()?;
             let prepared = (|| {
+                self.populate_volumes(&stored, &rootfs.merged)?;
+                ensure_workdir(&rootfs.merged, &stored.config.working_dir)?;
                 let netns = self.setup_network(&c, &stored)?;
                 let bundle_written = (|| {
                     let spec = self.container_spec(&c, &stored, &rootfs.merged, netns)?;
-                    let oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
+                    let mut oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
+                    if !stored.config.domainname.is_empty() {
+                        oci.set_domainname(Some(stored.config.domainname.clone()));
+                    }
                     std::fs::create_dir_all(&bundle)
                         .map_err(EngineError::io("creating the bundle"))?;
                     berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
@@ -164,6 +169,76 @@ impl Engine {
     pub fn monitor_socket(&self, id: &str) -> PathBuf {
         self.store().container_run_dir(id).join("monitor.sock")
     }
+}
+
+impl Engine {
+    /// A new (empty) volume gets what the image has at its mount point, as Docker copies it.
+    fn populate_volumes(&self, stored: &Stored, merged: &std::path::Path) -> Result<()> {
+        for m in stored
+            .mounts
+            .iter()
+            .filter(|m| m.kind == "volume" && !m.mode.contains("nocopy"))
+        {
+            let data = std::path::Path::new(&m.source);
+            let empty = std::fs::read_dir(data)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if !empty || !super::user::is_dir_in_root(merged, &m.destination) {
+                continue;
+            }
+            copy_tree(merged, &m.destination, data).map_err(|e| {
+                EngineError::Other(format!(
+                    "copying the image's {} into volume {}: {e}",
+                    m.destination, m.name
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies `path` of the rootfs (resolved inside it) into the empty directory `dest`, keeping
+/// owners, modes and links: a tar stream from one safe walker into the safe unpacker.
+fn copy_tree(
+    root: &std::path::Path,
+    path: &str,
+    dest: &std::path::Path,
+) -> std::result::Result<(), String> {
+    let (reader, writer) = std::io::pipe().map_err(|e| e.to_string())?;
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            berth_archive::write_tree(
+                root,
+                writer,
+                &berth_archive::TreeOptions {
+                    path: Some(std::path::PathBuf::from(path)),
+                    name: Some(String::new()),
+                },
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        });
+        let opts = berth_archive::UnpackOptions {
+            overlay_whiteouts: false,
+            ..Default::default()
+        };
+        let unpacked = berth_archive::unpack_layer(reader, dest, &opts)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err("the copy thread panicked".into()));
+        produced.and(unpacked)
+    })
+}
+
+/// Docker creates a missing working directory (root-owned) before the container starts.
+fn ensure_workdir(merged: &std::path::Path, dir: &str) -> Result<()> {
+    if dir.is_empty() || dir == "/" {
+        return Ok(());
+    }
+    super::user::mkdir_in_root(merged, dir)
+        .map_err(|e| EngineError::Other(format!("creating the working directory {dir}: {e}")))
 }
 
 pub(crate) fn runtime_error(e: berth_runtime::Error) -> EngineError {

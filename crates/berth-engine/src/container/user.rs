@@ -38,6 +38,66 @@ pub(crate) fn read_in_root(rootfs: &Path, path: &str) -> Option<String> {
     Some(s)
 }
 
+/// Whether `path` is a directory of the container (resolved inside `rootfs`).
+pub(crate) fn is_dir_in_root(rootfs: &Path, path: &str) -> bool {
+    let Ok(root) = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    openat2(
+        &root,
+        path.trim_start_matches('/'),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .is_ok()
+}
+
+/// `mkdir -p` of `path` inside `rootfs`, each component resolved inside it (a symlink in the
+/// image never leads out of the rootfs).
+pub(crate) fn mkdir_in_root(rootfs: &Path, path: &str) -> std::io::Result<()> {
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut done = String::new();
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        let next = format!("{done}/{comp}");
+        let exists = openat2(
+            &root,
+            next.trim_start_matches('/'),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .is_ok();
+        if !exists {
+            let parent = openat2(
+                &root,
+                if done.is_empty() {
+                    "."
+                } else {
+                    done.trim_start_matches('/')
+                },
+                OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            )?;
+            match rustix::fs::mkdirat(&parent, comp, Mode::from_raw_mode(0o755)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        done = next;
+    }
+    Ok(())
+}
+
 /// Resolves `spec` (`name`, `uid`, `name:group`, `uid:gid`; empty = root) as Docker does:
 /// names must exist in the image; numeric ids need not.
 pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<ResolvedUser> {

@@ -189,10 +189,20 @@ impl Engine {
         Ok(report)
     }
 
-    /// Containers whose image is `id`. (Containers arrive with the runtime; until then none.)
+    /// Containers whose image is `id`, running ones first.
     pub(crate) fn containers_using(&self, id: &Digest) -> Result<Vec<ContainerUse>> {
-        let _ = id;
-        Ok(Vec::new())
+        let mut out: Vec<ContainerUse> = self
+            .store()
+            .containers_of_image(id)?
+            .into_iter()
+            .filter_map(|c| self.reconcile(c).ok())
+            .map(|c| ContainerUse {
+                running: c.state.status.is_live(),
+                id: c.id,
+            })
+            .collect();
+        out.sort_by_key(|c| !c.running);
+        Ok(out)
     }
 }
 

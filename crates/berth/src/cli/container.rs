@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::flags;
-use super::output::{print_inspect, print_list, write_stdout};
+use super::output::{label_method, print_inspect, print_list_with, write_stdout};
 use super::CliError;
 
 /// The flags `run` and `create` share.
@@ -415,7 +415,13 @@ pub fn ps(a: PsArgs, engine: &Engine) -> Result<(), CliError> {
     } else {
         (a.format.as_str(), PS_TABLE)
     };
-    print_list(format, default, &rows, PS_HEADERS)
+    print_list_with(
+        format,
+        default,
+        &rows,
+        PS_HEADERS,
+        &[("Label", label_method)],
+    )
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -581,7 +587,13 @@ pub struct CreateArgs {
 }
 
 pub fn create(a: CreateArgs, engine: &Engine) -> Result<(), CliError> {
-    let opts = a.flags.to_options(&a.image, &a.command, false)?;
+    let opts = a
+        .flags
+        .to_options(&a.image, &a.command, false)
+        .map_err(|e| CliError {
+            message: format!("berth: {}", e.message),
+            code: 125,
+        })?;
     let c = create_or_explain(engine, opts)?;
     write_cidfile(&a.flags, &c.id)?;
     write_stdout(&format!("{}\n", c.id))

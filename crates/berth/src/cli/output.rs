@@ -15,7 +15,40 @@ pub fn print_list(
     rows: &[Value],
     headers: &[(&str, &str)],
 ) -> Result<(), CliError> {
-    let f = ListFormat::new(format, default_table).map_err(template_error)?;
+    print_list_with(format, default_table, rows, headers, &[])
+}
+
+/// `{{.Label "key"}}` of Docker's list contexts, from the row's `Labels` (`k=v,k2=v2`).
+pub fn label_method(row: &Value, args: &[Value]) -> Result<Value, String> {
+    let key = args
+        .first()
+        .and_then(Value::as_str)
+        .ok_or_else(|| "Label needs the name of a label".to_string())?;
+    let labels = row.get("Labels").and_then(Value::as_str).unwrap_or("");
+    Ok(Value::String(
+        labels
+            .split(',')
+            .find_map(|kv| {
+                kv.split_once('=')
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default(),
+    ))
+}
+
+/// [`print_list`] with computed fields (`{{.Label "k"}}`).
+pub fn print_list_with(
+    format: &str,
+    default_table: &str,
+    rows: &[Value],
+    headers: &[(&str, &str)],
+    methods: &[(&str, berth::format::Method)],
+) -> Result<(), CliError> {
+    let mut f = ListFormat::new(format, default_table).map_err(template_error)?;
+    for (name, m) in methods {
+        f = f.with_method(name, *m);
+    }
     let out = f.render(rows, headers).map_err(template_error)?;
     write_stdout(&out)
 }

@@ -40,7 +40,13 @@ pub fn run(a: RunArgs, engine: &Engine) -> Result<(), CliError> {
             code: RUN_ERROR,
         });
     }
-    let opts = a.flags.to_options(&a.image, &a.command, a.detach)?;
+    let opts = a
+        .flags
+        .to_options(&a.image, &a.command, a.detach)
+        .map_err(|e| CliError {
+            message: format!("berth: {}", e.message),
+            code: RUN_ERROR,
+        })?;
     let streams = Streams {
         stdin: opts.config.attach_stdin,
         stdout: opts.config.attach_stdout,

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::container::each;
-use super::output::{print_inspect, print_list, write_stdout};
+use super::output::{label_method, print_inspect, print_list_with, write_stdout};
 use super::{flags, CliError};
 
 #[derive(Subcommand)]
@@ -132,7 +132,7 @@ pub fn run(cmd: VolumeCommand, engine: &Engine) -> Result<(), CliError> {
             } else {
                 a.format.as_str()
             };
-            print_list(
+            print_list_with(
                 format,
                 "table {{.Driver}}\t{{.Name}}",
                 &rows,
@@ -145,6 +145,7 @@ pub fn run(cmd: VolumeCommand, engine: &Engine) -> Result<(), CliError> {
                     ("Size", "SIZE"),
                     ("Links", "LINKS"),
                 ],
+                &[("Label", label_method)],
             )
         }
         VolumeCommand::Inspect(a) => {
