@@ -8,7 +8,7 @@ PKGS=(
   runc                          # tests also run containers with an OCI runtime binary
   tini                          # `--init`: tini-static is the init berth mounts in
   skopeo docker-registry        # interop peers for archives and registries
-  curl ca-certificates
+  curl ca-certificates procps util-linux perl   # tests: ps for `top`, nsenter, keyctl through perl
 )
 missing=()
 for p in "${PKGS[@]}"; do
