@@ -2,6 +2,7 @@
 //! The CLI and the API server are thin faces over this crate: they parse input, call an
 //! [`Engine`] method, and format what it returns. No use case is written twice.
 
+pub mod build;
 pub mod container;
 mod error;
 pub mod image;

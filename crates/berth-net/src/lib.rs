@@ -62,6 +62,7 @@
 
 mod connect;
 mod db;
+mod default_bridge;
 pub mod dns;
 mod error;
 mod files;

@@ -8,7 +8,7 @@ use berth_store::rusqlite::{params, OptionalExtension, Transaction};
 use berth_store::{now_rfc3339, Store};
 
 use crate::error::{NetError, Result};
-use crate::model::{random_id, Endpoint, Network, DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET};
+use crate::model::{random_id, Endpoint, Network, DEFAULT_NETWORK, DEFAULT_SUBNET};
 use crate::subnet::{self, Subnet};
 use crate::{db, helpers, link, sync};
 
@@ -122,7 +122,7 @@ impl<'s> Networks<'s> {
             if let Some(n) = find(tx, DEFAULT_NETWORK)? {
                 return Ok(n);
             }
-            let subnet: Subnet = DEFAULT_SUBNET.parse()?;
+            let (bridge, subnet) = crate::default_bridge::for_store(self.store.root())?;
             let net = Network {
                 id: random_id(),
                 name: DEFAULT_NETWORK.into(),
@@ -130,17 +130,14 @@ impl<'s> Networks<'s> {
                 subnet,
                 gateway: subnet.first_host(),
                 internal: false,
-                bridge: DEFAULT_BRIDGE.into(),
+                bridge: bridge.clone(),
                 labels: BTreeMap::new(),
                 options: BTreeMap::from([
                     (
                         "com.docker.network.bridge.default_bridge".into(),
                         "true".into(),
                     ),
-                    (
-                        "com.docker.network.bridge.name".into(),
-                        DEFAULT_BRIDGE.into(),
-                    ),
+                    ("com.docker.network.bridge.name".into(), bridge),
                     (
                         "com.docker.network.driver.mtu".into(),
                         crate::model::MTU.to_string(),

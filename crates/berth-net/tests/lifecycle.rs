@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::fs::File;
-
 use berth_net::*;
 use common::*;
 
@@ -166,26 +164,50 @@ fn after_teardown_and_prune_nothing_of_berth_is_left() {
 /// The only test that touches the real default bridge `berth0`; a lock keeps test binaries
 /// from doing so at once, and it removes the bridge only if it made it.
 #[test]
-fn the_default_network_is_berth0_on_10_88() {
-    let lock = File::create("/tmp/berth-net-test-berth0.lock").unwrap();
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-    let existed = sh("ip -o link show").contains("berth0:");
-
+fn a_test_stores_default_network_has_a_bridge_and_subnet_of_its_own() {
+    // /var/lib/berth's default network is berth0 on 10.88.0.0/16 (unit-tested in
+    // default_bridge.rs); any other store gets its own bridge and a /24 of 10.210.0.0/16, so
+    // stores side by side never hand out one address twice on one bridge.
     let env = Env::new();
     let nets = env.nets();
-    let mut attach = NetworkAttach::new("bridge");
-    // Far from where any store on this host starts allocating.
-    attach.ipv4 = Some("10.88.254.2".parse().unwrap());
+    let attach = NetworkAttach::new("bridge");
     let req = env.request("dflt", NetworkMode::Networks(vec![attach.clone()]));
     let out = nets.setup_container(&req);
+    let mut bridge = String::new();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let out = out.as_ref().unwrap();
         let def = nets.get("bridge").unwrap();
-        assert_eq!(def.bridge, "berth0");
-        assert_eq!(def.subnet.to_string(), "10.88.0.0/16");
-        assert_eq!(def.gateway.to_string(), "10.88.0.1");
-        assert!(sh("ip -4 -o addr show dev berth0").contains("inet 10.88.0.1/16"));
-        assert_eq!(out.endpoints[0].ip.to_string(), "10.88.254.2");
+        bridge = def.bridge.clone();
+        assert!(
+            def.bridge.starts_with("berth") && def.bridge.len() == 15,
+            "{}",
+            def.bridge
+        );
+        assert!(
+            def.subnet.to_string().starts_with("10.210."),
+            "{}",
+            def.subnet
+        );
+        assert!(def.subnet.to_string().ends_with(".0/24"), "{}", def.subnet);
+        let gw = def.gateway.to_string();
+        assert!(sh(&format!("ip -4 -o addr show dev {}", def.bridge))
+            .contains(&format!("inet {gw}/24")));
+        assert!(
+            def.subnet.contains(out.endpoints[0].ip),
+            "{}",
+            out.endpoints[0].ip
+        );
+        // Another store gets another subnet and bridge.
+        let other = Env::new();
+        let other_nets = other.nets();
+        let other_def = other_nets
+            .list()
+            .unwrap()
+            .into_iter()
+            .find(|n| n.name == "bridge")
+            .unwrap();
+        assert_ne!(other_def.subnet, def.subnet);
+        assert_ne!(other_def.bridge, def.bridge);
         // No DNS server and no aliases on the default network, as in Docker.
         assert!(out.dns_to_start.is_empty());
         assert!(!out.resolv_conf.as_deref().unwrap().contains("10.88.0.1"));
@@ -203,9 +225,9 @@ fn the_default_network_is_berth0_on_10_88() {
         );
     }));
     let _ = nets.teardown_container(&req.id);
-    if !existed {
+    if !bridge.is_empty() {
         let _ = std::process::Command::new("ip")
-            .args(["link", "del", "berth0"])
+            .args(["link", "del", &bridge])
             .status();
     }
     if let Err(p) = result {

@@ -45,6 +45,10 @@ impl Engine {
                 continue;
             }
             let stored = Stored::parse(&c.config);
+            // Build containers (`RUN` steps) show only with -a.
+            if !opts.all && stored.config.labels.contains_key(crate::build::BUILD_LABEL) {
+                continue;
+            }
             // Values of one filter key are alternatives (labels excepted: all must hold, as
             // in Docker); different keys must all match.
             let mut by_key: std::collections::BTreeMap<&str, bool> =

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each command group lives in its own module; each
 //! command parses its flags, calls one engine method, and formats the result as Docker does.
 
+mod build;
 mod container;
 mod error;
 mod exec;
@@ -57,6 +58,11 @@ enum LogLevel {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(build::BuilderCommand),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -288,6 +294,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .map_err(CliError::from)
     };
     match cli.command {
+        Command::Build(a) => build::build(a, &engine()?),
+        Command::Builder(c) => build::builder(c, &engine()?),
         Command::Image(c) => image::run(c, &engine()?),
         Command::Images(a) => image::list(a, &engine()?),
         Command::Import(a) => image::import(a, &engine()?),

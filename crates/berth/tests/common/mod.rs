@@ -701,6 +701,16 @@ impl Berth {
         for pid in self.monitors() {
             kill(pid, libc::SIGKILL);
         }
+        // A test store's default network has a bridge of its own (berth-net names it
+        // `berth` + 10 hex digits of the root's sha256); it outlives the store otherwise.
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            self.root().as_os_str().as_encoded_bytes(),
+        ));
+        let _ = Command::new("ip")
+            .args(["link", "del", &format!("berth{}", &digest[..10])])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         for id in &ids {
             for dir in cgroup_dirs(id) {
                 if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {

@@ -1,0 +1,185 @@
+//! Mounts of a step's image for `COPY`/`ADD`: a writable overlay with a fresh upper (whose
+//! content becomes the step's layer), or a read-only view of another stage's image to copy
+//! from. Both live in the build's scratch space and are unmounted when dropped.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use berth_archive::write_diff;
+use berth_store::{Digest, Layer, LayerExpect, Lease};
+use rustix::fs::CWD;
+use rustix::mount::{
+    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, unmount, FsMountFlags,
+    FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
+};
+
+use super::error::{io, BuildError};
+use super::source::Scratch;
+use crate::Engine;
+
+/// An overlay of an image's layers mounted in the scratch space.
+pub(crate) struct Snapshot {
+    pub upper: PathBuf,
+    pub merged: PathBuf,
+    mounted: bool,
+}
+
+impl Snapshot {
+    /// A writable mount of the image whose top layer is `top` (`None`: nothing, `scratch`).
+    pub(crate) fn writable(
+        engine: &Engine,
+        scratch: &Scratch,
+        top: Option<&Digest>,
+    ) -> Result<Snapshot, BuildError> {
+        let dir = scratch.fresh("snapshot")?;
+        let (upper, work, merged, empty) = (
+            dir.join("upper"),
+            dir.join("work"),
+            dir.join("merged"),
+            dir.join("empty"),
+        );
+        for d in [&upper, &work, &merged, &empty] {
+            fs::create_dir(d).map_err(io(format!("creating {}", d.display())))?;
+        }
+        let mut lowers = lowers_of(engine, top)?;
+        // overlayfs needs a lower layer even over nothing.
+        lowers.push(empty);
+        mount_overlay(&lowers, Some((&upper, &work)), &merged)
+            .map_err(io("mounting the step's filesystem"))?;
+        Ok(Snapshot {
+            upper,
+            merged,
+            mounted: true,
+        })
+    }
+
+    /// A read-only mount of an image, to copy from.
+    pub(crate) fn read_only(
+        engine: &Engine,
+        scratch: &Scratch,
+        top: Option<&Digest>,
+    ) -> Result<Snapshot, BuildError> {
+        let dir = scratch.fresh("view")?;
+        let (merged, empty, empty2) = (dir.join("merged"), dir.join("empty"), dir.join("empty2"));
+        for d in [&merged, &empty, &empty2] {
+            fs::create_dir(d).map_err(io(format!("creating {}", d.display())))?;
+        }
+        let mut lowers = lowers_of(engine, top)?;
+        // A read-only overlay needs two lowers at least.
+        lowers.push(empty);
+        if lowers.len() < 2 {
+            lowers.push(empty2);
+        }
+        mount_overlay(&lowers, None, &merged).map_err(io("mounting an image to copy from"))?;
+        Ok(Snapshot {
+            upper: PathBuf::new(),
+            merged,
+            mounted: true,
+        })
+    }
+
+    /// A writable overlay over a host directory (a `rw` bind mount: writes are thrown away).
+    pub(crate) fn over_dir(scratch: &Scratch, dir: &Path) -> Result<Snapshot, BuildError> {
+        let base = scratch.fresh("bind")?;
+        let (upper, work, merged) = (base.join("upper"), base.join("work"), base.join("merged"));
+        for d in [&upper, &work, &merged] {
+            fs::create_dir(d).map_err(io(format!("creating {}", d.display())))?;
+        }
+        mount_overlay(&[dir.to_path_buf()], Some((&upper, &work)), &merged)
+            .map_err(io("mounting a writable bind mount"))?;
+        Ok(Snapshot {
+            upper,
+            merged,
+            mounted: true,
+        })
+    }
+
+    pub(crate) fn unmount(&mut self) -> Result<(), BuildError> {
+        if self.mounted {
+            self.mounted = false;
+            unmount(&self.merged, UnmountFlags::DETACH)
+                .map_err(|e| io("unmounting the step's filesystem")(e.into()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = self.unmount();
+    }
+}
+
+/// The lowerdirs of an image, top first.
+pub(crate) fn lowers_of(engine: &Engine, top: Option<&Digest>) -> Result<Vec<PathBuf>, BuildError> {
+    Ok(engine
+        .store()
+        .layer_stack(top)?
+        .iter()
+        .rev()
+        .map(|l| engine.store().layer_diff(&l.chain_id))
+        .collect())
+}
+
+/// The layer holding what a step wrote into `upper` (over the layer `parent`), or `None`
+/// when it wrote nothing.
+pub(crate) fn layer_from_upper(
+    engine: &Engine,
+    lease: &Lease,
+    parent: Option<&Digest>,
+    upper: &Path,
+) -> Result<Option<Layer>, BuildError> {
+    let empty = fs::read_dir(upper)
+        .map_err(io(format!("reading {}", upper.display())))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(None);
+    }
+    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| io("making a pipe")(e.into()))?;
+    let (reader, writer) = (File::from(reader), File::from(writer));
+    let (written, layer) = std::thread::scope(|s| {
+        let producer = s.spawn(move || write_diff(upper, writer));
+        let layer = engine
+            .store()
+            .create_layer(lease, parent, reader, &LayerExpect::default());
+        (producer.join(), layer)
+    });
+    match written {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(BuildError::new(format!("reading the step's changes: {e}"))),
+        Err(_) => return Err(BuildError::new("the layer writer panicked")),
+    }
+    Ok(Some(layer?))
+}
+
+/// Mounts an overlay of `lowers` (top first), with an optional upper and work dir.
+fn mount_overlay(
+    lowers: &[PathBuf],
+    upper: Option<(&Path, &Path)>,
+    target: &Path,
+) -> std::io::Result<()> {
+    let fs_fd = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for l in lowers {
+        fsconfig_set_string(&fs_fd, "lowerdir+", l)?;
+    }
+    if let Some((u, w)) = upper {
+        fsconfig_set_string(&fs_fd, "upperdir", u)?;
+        fsconfig_set_string(&fs_fd, "workdir", w)?;
+    }
+    fsconfig_create(&fs_fd)?;
+    let mnt = fsmount(
+        &fs_fd,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::empty(),
+    )?;
+    move_mount(
+        &mnt,
+        "",
+        CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )?;
+    Ok(())
+}

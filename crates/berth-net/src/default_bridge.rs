@@ -1,0 +1,90 @@
+//! Where the default network lives. The store at /var/lib/berth has Docker's picture: bridge
+//! `berth0` on 10.88.0.0/16. Any other store (a second installation, every test's temporary
+//! store) shares the host with it, so it gets a bridge and a subnet of its own — otherwise two
+//! stores would both hand out 10.88.0.2 on one bridge. Those subnets are /24s of 10.210.0.0/16,
+//! recorded host-wide under /run/berth-net/default-subnets (one file per subnet, naming its
+//! store), so concurrent stores never pick the same one; a record whose store is gone is
+//! reused.
+
+use std::fs::{self, File};
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use rustix::fs::{flock, FlockOperation};
+use sha2::{Digest, Sha256};
+
+use crate::error::{IoContext, NetError, Result};
+use crate::model::{DEFAULT_BRIDGE, DEFAULT_SUBNET};
+use crate::subnet::{self, Subnet};
+
+const DEFAULT_ROOT: &str = "/var/lib/berth";
+const REGISTRY: &str = "/run/berth-net/default-subnets";
+
+/// The bridge name and subnet of the default network of the store at `root`.
+pub(crate) fn for_store(root: &Path) -> Result<(String, Subnet)> {
+    if root == Path::new(DEFAULT_ROOT) {
+        return Ok((DEFAULT_BRIDGE.to_string(), DEFAULT_SUBNET.parse()?));
+    }
+    let hash = hex::encode(Sha256::digest(root.as_os_str().as_encoded_bytes()));
+    // IFNAMSIZ allows 15 characters.
+    let bridge = format!("berth{}", &hash[..10]);
+    Ok((bridge, registered_subnet(root)?))
+}
+
+fn registered_subnet(root: &Path) -> Result<Subnet> {
+    let dir = Path::new(REGISTRY);
+    fs::create_dir_all(dir).ctx("creating", dir)?;
+    let lock = File::create(dir.join(".lock")).ctx("opening", dir.join(".lock"))?;
+    flock(&lock, FlockOperation::LockExclusive)
+        .map_err(io::Error::from)
+        .ctx("locking", dir)?;
+    let me = root.display().to_string();
+    let mut stale = None;
+    let mut taken = Vec::new();
+    for e in fs::read_dir(dir).ctx("reading", dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(base) = name.parse::<Ipv4Addr>() else {
+            continue;
+        };
+        let owner = fs::read_to_string(e.path()).unwrap_or_default();
+        let subnet = Subnet::new(base, 24)?;
+        if owner == me {
+            return Ok(subnet);
+        }
+        if !Path::new(&owner).exists() && stale.is_none() {
+            stale = Some((e.path(), subnet));
+        }
+        taken.push(subnet);
+    }
+    let chosen = match stale {
+        Some((path, subnet)) => {
+            let _ = fs::remove_file(path);
+            subnet
+        }
+        None => {
+            let routes = subnet::host_routes();
+            (0u8..=255)
+                .filter_map(|c| Subnet::new(Ipv4Addr::new(10, 210, c, 0), 24).ok())
+                .find(|c| {
+                    !taken.iter().any(|t| t.overlaps(c)) && !routes.iter().any(|r| r.overlaps(c))
+                })
+                .ok_or(NetError::NoFreeSubnet)?
+        }
+    };
+    let file = dir.join(chosen.network().to_string());
+    fs::write(&file, &me).ctx("writing", &file)?;
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_store_has_dockers_picture() {
+        let (bridge, subnet) = for_store(Path::new(DEFAULT_ROOT)).unwrap();
+        assert_eq!(bridge, "berth0");
+        assert_eq!(subnet.to_string(), "10.88.0.0/16");
+    }
+}
