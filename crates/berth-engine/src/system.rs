@@ -66,6 +66,7 @@ impl Engine {
             }
         }
         let active = 0;
+        let cache = self.build_cache_usage()?;
         Ok(vec![
             DiskUsageRow {
                 kind: "Images".into(),
@@ -90,10 +91,10 @@ impl Engine {
             },
             DiskUsageRow {
                 kind: "Build Cache".into(),
-                total: 0,
-                active: 0,
-                size: 0,
-                reclaimable: 0,
+                total: cache.total,
+                active: cache.active,
+                size: cache.size,
+                reclaimable: cache.reclaimable,
             },
         ])
     }
