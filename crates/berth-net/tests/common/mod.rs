@@ -165,10 +165,20 @@ impl Drop for Env {
         let _ = nets.reclaim(&|_| false);
         for n in nets.list().unwrap_or_default() {
             if n.is_default() {
+                // A test store's default network has a bridge and an nftables table of its
+                // own (a real store keeps them for the next container); they go with the store.
+                let _ = Command::new("ip")
+                    .args(["link", "del", &n.bridge])
+                    .stderr(Stdio::null())
+                    .status();
                 continue;
             }
             let _ = nets.remove(&n.id);
         }
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &nft::table_name(&self.root())])
+            .stderr(Stdio::null())
+            .status();
         for mut c in self.children.lock().unwrap().drain(..) {
             let _ = c.kill();
             let _ = c.wait();
