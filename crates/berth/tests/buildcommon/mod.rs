@@ -39,6 +39,14 @@ impl Ctx {
         p
     }
 
+    /// Writes one file of the context from bytes.
+    pub fn write_bytes(&self, path: &str, content: &[u8]) -> PathBuf {
+        let p = self.dir.join(path);
+        fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir in context");
+        fs::write(&p, content).expect("write context file");
+        p
+    }
+
     pub fn path(&self) -> &str {
         self.dir.to_str().expect("utf-8 path")
     }
