@@ -237,6 +237,9 @@ pub trait Net {
     fn serve(&self, args: &[&str], token: &str) -> String;
     /// A detached container serving each `(port, token)` page.
     fn serve_pages(&self, args: &[&str], pages: &[(u16, &str)]) -> String;
+    /// [`Net::serve_pages`] from `image`. Each server also answers `/cgi-bin/who` with the
+    /// client's address as the container sees it (see [`who`]).
+    fn serve_image(&self, image: &str, args: &[&str], pages: &[(u16, &str)]) -> String;
     /// `inspect -f '{{.NetworkSettings.IPAddress}}'` parsed.
     fn addr(&self, container: &str) -> Ipv4Addr;
     /// The address of `container` on `network`.
@@ -254,6 +257,8 @@ pub trait Net {
     fn helper_procs_all(&self) -> Vec<Process>;
     /// The container's network namespace as berth pins it (its `SandboxKey`).
     fn sandbox(&self, container: &str) -> PathBuf;
+    /// The PORTS cell of `ps -a` for the container named `name`.
+    fn ports_cell(&self, name: &str) -> String;
 }
 
 impl Net for Berth {
@@ -264,16 +269,23 @@ impl Net for Berth {
 
     #[track_caller]
     fn serve_pages(&self, args: &[&str], pages: &[(u16, &str)]) -> String {
+        self.serve_image("busybox", args, pages)
+    }
+
+    #[track_caller]
+    fn serve_image(&self, image: &str, args: &[&str], pages: &[(u16, &str)]) -> String {
         let mut script = String::new();
         for (port, token) in pages {
             script.push_str(&format!(
-                "mkdir -p /www{port} && echo {token} > /www{port}/index.html && \
+                "mkdir -p /www{port}/cgi-bin && echo {token} > /www{port}/index.html && \
+                 printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' \
+                 > /www{port}/cgi-bin/who && chmod +x /www{port}/cgi-bin/who && \
                  httpd -p {port} -h /www{port} && "
             ));
         }
         script.push_str("exec sleep 100000");
         let mut all: Vec<&str> = args.to_vec();
-        all.extend(["busybox", "sh", "-c", &script]);
+        all.extend([image, "sh", "-c", &script]);
         self.detach(&all)
     }
 
@@ -348,6 +360,16 @@ impl Net for Berth {
     #[track_caller]
     fn sandbox(&self, container: &str) -> PathBuf {
         PathBuf::from(self.field(container, "{{.NetworkSettings.SandboxKey}}"))
+    }
+
+    #[track_caller]
+    fn ports_cell(&self, name: &str) -> String {
+        let out = self.run_t(&["ps", "-a", "--format", "{{.Names}}|{{.Ports}}"]);
+        out.ok()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}|")))
+            .unwrap_or_else(|| panic!("{name} is not in ps -a: {out:?}"))
+            .to_string()
     }
 }
 
@@ -464,6 +486,20 @@ pub fn http_status(url: &str) -> i32 {
         .expect("run curl")
         .code()
         .unwrap_or(-1)
+}
+
+/// The client's address as the server at `base` (`http://IP:PORT`, made by [`Net::serve_image`])
+/// saw it: the host's own address for a connection DNAT'ed from it, the bridge's gateway for
+/// one the userland proxy made. None when the request failed.
+pub fn who(base: &str) -> Option<Ipv4Addr> {
+    let body = http_get(&format!("{base}/cgi-bin/who"))?;
+    // httpd listens on IPv6 and shows IPv4 clients mapped: `[::ffff:10.210.3.1]`.
+    let bare = body
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_start_matches("::ffff:");
+    bare.parse().ok()
 }
 
 /// Waits until `GET url` answers `token` (the server may still be starting); fails the
