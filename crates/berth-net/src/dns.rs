@@ -24,7 +24,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::error::{os, NetError, Result};
 use crate::files::ResolvConf;
-use crate::model::{Endpoint, Network};
+use crate::model::{Endpoint, Network, DEFAULT_NETWORK};
 use crate::networks::{endpoints_where, Networks};
 use crate::{db, helpers};
 
@@ -192,7 +192,7 @@ impl Server<'_> {
             .to_ascii()
             .trim_end_matches('.')
             .to_ascii_lowercase();
-        let ips = match self.lookup(&name) {
+        let ips = match self.lookup(&name, client) {
             Ok(ips) => ips,
             Err(e) => {
                 tracing::warn!("dns lookup of {name}: {e}");
@@ -219,23 +219,45 @@ impl Server<'_> {
         Some(Answer::Forward(upstreams))
     }
 
-    /// Addresses of the containers of this network answering to `name` (also as
-    /// `name.<network>`).
-    fn lookup(&self, name: &str) -> Result<Vec<Ipv4Addr>> {
-        let suffix = format!(".{}", self.net.name.to_ascii_lowercase());
-        let bare = name.strip_suffix(&suffix).unwrap_or(name);
+    /// Addresses of the containers answering to `name` (also as `name.<network>`) on the
+    /// user networks the asking container is on, as Docker's resolver answers for every
+    /// network of a container: a container connected to a second network asks the server of
+    /// its first one. Containers of this network come first.
+    fn lookup(&self, name: &str, client: IpAddr) -> Result<Vec<Ipv4Addr>> {
         let eps = db::read(self.store, |tx| {
-            endpoints_where(tx, "e.network_id = ?1", &self.net.id)
+            let mut stmt = tx.prepare(&format!(
+                "{} WHERE e.network_id = ?1 OR (n.name != ?3 AND e.network_id IN \
+                 (SELECT x.network_id FROM net_endpoints x JOIN net_endpoints y \
+                  ON y.container_id = x.container_id WHERE y.network_id = ?1 AND y.ip = ?2)) \
+                 ORDER BY e.network_id != ?1, e.rowid",
+                Endpoint::SELECT
+            ))?;
+            let eps = stmt
+                .query_map(
+                    params![self.net.id, client.to_string(), DEFAULT_NETWORK],
+                    Endpoint::from_row,
+                )?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(eps)
         })?;
-        Ok(eps
+        let matching = |e: &&Endpoint| {
+            let suffix = format!(".{}", e.network_name.to_ascii_lowercase());
+            let bare = name.strip_suffix(&suffix).unwrap_or(name);
+            names_of(e)
+                .iter()
+                .any(|n| n.to_ascii_lowercase() == name || n.to_ascii_lowercase() == bare)
+        };
+        let found: Vec<&Endpoint> = eps.iter().filter(matching).collect();
+        // A name known on this network hides the same name on the client's other networks.
+        let here: Vec<Ipv4Addr> = found
             .iter()
-            .filter(|e| {
-                names_of(e)
-                    .iter()
-                    .any(|n| n.to_ascii_lowercase() == name || n.to_ascii_lowercase() == bare)
-            })
+            .filter(|e| e.network_id == self.net.id)
             .map(|e| e.ip)
-            .collect())
+            .collect();
+        if !here.is_empty() {
+            return Ok(here);
+        }
+        Ok(found.iter().map(|e| e.ip).collect())
     }
 
     /// Where to forward a query from `client`: its container's `--dns` servers, else the host's.
