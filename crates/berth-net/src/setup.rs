@@ -181,14 +181,16 @@ impl Networks<'_> {
     /// no address left, a netlink error) everything done so far is undone.
     pub fn setup_container(&self, req: &ContainerNetRequest) -> Result<ContainerNet> {
         let hostname = Some(format!("{}\n", req.hostname));
-        let host_gateway = Ipv4Addr::new(10, 88, 0, 1);
+        // `--add-host NAME:host-gateway` outside bridge networks is the default bridge's
+        // gateway, as in Docker (on a bridge network, the container's own gateway).
+        let default_gateway = || self.default_network().map(|n| n.gateway);
         match &req.mode {
             NetworkMode::Container(_) => Ok(ContainerNet::default()),
             NetworkMode::Host => Ok(ContainerNet {
                 hosts: Some(files::host_mode_hosts_file(
                     &std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
                     &req.add_hosts,
-                    host_gateway,
+                    default_gateway()?,
                 )),
                 resolv_conf: Some(std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
                 hostname,
@@ -201,7 +203,7 @@ impl Networks<'_> {
                         None,
                         &req.hostname,
                         &req.add_hosts,
-                        host_gateway,
+                        default_gateway()?,
                     )),
                     resolv_conf: Some(files::resolv_conf_default(&ResolvConf::host(), &req.dns)),
                     hostname,

@@ -476,6 +476,22 @@ fn add_host_gateway_is_the_bridge_gateway() {
         "/etc/hosts",
     ]);
     assert_eq!(out.ok(), format!("{gw}\tgw\n"));
+    // Outside the bridge too, it is the default bridge's gateway, as in Docker.
+    for mode in ["host", "none"] {
+        let out = b.run_t(&[
+            "run",
+            "--rm",
+            "--network",
+            mode,
+            "--add-host",
+            "gw:host-gateway",
+            "busybox",
+            "grep",
+            "gw",
+            "/etc/hosts",
+        ]);
+        assert_eq!(out.ok(), format!("{gw}\tgw\n"), "--network {mode}");
+    }
     // The host is reachable under that name.
     let page = netcommon::token("gwpage");
     let host = HostServer::start(gw, &page);
