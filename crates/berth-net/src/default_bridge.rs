@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{IoContext, NetError, Result};
 use crate::model::{DEFAULT_BRIDGE, DEFAULT_SUBNET};
 use crate::subnet::{self, Subnet};
+use crate::{link, nft};
 
 const DEFAULT_ROOT: &str = "/var/lib/berth";
 const REGISTRY: &str = "/run/berth-net/default-subnets";
@@ -26,10 +27,13 @@ pub(crate) fn for_store(root: &Path) -> Result<(String, Subnet)> {
     if root == Path::new(DEFAULT_ROOT) {
         return Ok((DEFAULT_BRIDGE.to_string(), DEFAULT_SUBNET.parse()?));
     }
+    Ok((bridge_name(root), registered_subnet(root)?))
+}
+
+fn bridge_name(root: &Path) -> String {
     let hash = hex::encode(Sha256::digest(root.as_os_str().as_encoded_bytes()));
     // IFNAMSIZ allows 15 characters.
-    let bridge = format!("berth{}", &hash[..10]);
-    Ok((bridge, registered_subnet(root)?))
+    format!("berth{}", &hash[..10])
 }
 
 fn registered_subnet(root: &Path) -> Result<Subnet> {
@@ -40,7 +44,6 @@ fn registered_subnet(root: &Path) -> Result<Subnet> {
         .map_err(io::Error::from)
         .ctx("locking", dir)?;
     let me = root.display().to_string();
-    let mut stale = None;
     let mut taken = Vec::new();
     for e in fs::read_dir(dir).ctx("reading", dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -52,29 +55,33 @@ fn registered_subnet(root: &Path) -> Result<Subnet> {
         if owner == me {
             return Ok(subnet);
         }
-        if !Path::new(&owner).exists() && stale.is_none() {
-            stale = Some((e.path(), subnet));
+        if !Path::new(&owner).exists() {
+            // The store was deleted without tearing anything down (a test's temporary
+            // store, a crashed run): its bridge and rules would stay on the host forever and
+            // its subnet would clash with the next store that gets it.
+            forget_store(Path::new(&owner));
+            let _ = fs::remove_file(e.path());
+            continue;
         }
         taken.push(subnet);
     }
-    let chosen = match stale {
-        Some((path, subnet)) => {
-            let _ = fs::remove_file(path);
-            subnet
-        }
-        None => {
-            let routes = subnet::host_routes();
-            (0u8..=255)
-                .filter_map(|c| Subnet::new(Ipv4Addr::new(10, 210, c, 0), 24).ok())
-                .find(|c| {
-                    !taken.iter().any(|t| t.overlaps(c)) && !routes.iter().any(|r| r.overlaps(c))
-                })
-                .ok_or(NetError::NoFreeSubnet)?
-        }
-    };
+    let routes = subnet::host_routes();
+    let chosen = (0u8..=255)
+        .filter_map(|c| Subnet::new(Ipv4Addr::new(10, 210, c, 0), 24).ok())
+        .find(|c| !taken.iter().any(|t| t.overlaps(c)) && !routes.iter().any(|r| r.overlaps(c)))
+        .ok_or(NetError::NoFreeSubnet)?;
     let file = dir.join(chosen.network().to_string());
     fs::write(&file, &me).ctx("writing", &file)?;
     Ok(chosen)
+}
+
+/// Takes the default bridge and the nftables table of the vanished store at `root` off the
+/// host. Best effort: what cannot be removed now is tried again by the next registration.
+fn forget_store(root: &Path) {
+    let _ = link::delete_link(&bridge_name(root));
+    if nft::available() {
+        let _ = nft::remove_table(&nft::table_name(root));
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
@@ -30,9 +31,9 @@ fn write_forward(value: &str) -> Result<()> {
     fs::write(IP_FORWARD, value).ctx("writing", IP_FORWARD)
 }
 
-/// Records whether the store `store_key` needs forwarding and makes the host match all
-/// stores' needs.
-pub(crate) fn sync(store_key: &str, needed: bool) -> Result<()> {
+/// Records whether the store `store_key` (at `root`) needs forwarding and makes the host
+/// match all stores' needs.
+pub(crate) fn sync(store_key: &str, root: &Path, needed: bool) -> Result<()> {
     let dir = Path::new(STATE_DIR);
     let markers = dir.join("needed");
     fs::create_dir_all(&markers).ctx("creating", &markers)?;
@@ -43,10 +44,12 @@ pub(crate) fn sync(store_key: &str, needed: bool) -> Result<()> {
 
     let marker = markers.join(store_key);
     if needed {
-        fs::write(&marker, b"").ctx("writing", &marker)?;
+        // The marker names its store, so one whose store was deleted can be told apart.
+        fs::write(&marker, root.as_os_str().as_encoded_bytes()).ctx("writing", &marker)?;
     } else if marker.exists() {
         fs::remove_file(&marker).ctx("removing", &marker)?;
     }
+    sweep_gone_stores(&markers);
     let anyone = fs::read_dir(&markers)
         .ctx("reading", &markers)?
         .next()
@@ -77,4 +80,23 @@ pub(crate) fn sync(store_key: &str, needed: bool) -> Result<()> {
         fs::remove_file(&saved).ctx("removing", &saved)?;
     }
     Ok(())
+}
+
+/// Removes the markers of stores that were deleted without tearing their networks down (a
+/// test's temporary store): they would keep forwarding on for good. A marker without a path
+/// (written by an older berth) is left alone; its store rewrites it on its next change.
+fn sweep_gone_stores(markers: &Path) {
+    let Ok(entries) = fs::read_dir(markers) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let owner = fs::read(e.path()).unwrap_or_default();
+        if owner.is_empty() {
+            continue;
+        }
+        let root = PathBuf::from(std::ffi::OsString::from_vec(owner));
+        if !root.exists() {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }

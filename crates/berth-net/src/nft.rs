@@ -88,6 +88,11 @@ pub fn apply(table: &str, rules: &Ruleset, last: &std::path::Path) -> Result<()>
     Ok(())
 }
 
+/// Removes the table `table` if it exists: the rules of a store that is gone.
+pub(crate) fn remove_table(table: &str) -> Result<()> {
+    run_nft(&format!("table ip {table} {{}}\ndelete table ip {table}\n"))
+}
+
 /// Adds (or removes) the table that limits forwarding to berth's bridges: `berth*` and
 /// `br-*` devices, as berth names them.
 pub fn apply_forward_guard(on: bool) -> Result<()> {

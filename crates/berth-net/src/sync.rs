@@ -20,7 +20,7 @@ pub(crate) fn host_rules(store: &Store) -> Result<()> {
     db::write(store, |tx| {
         let rules = ruleset(tx)?;
         let needs_forwarding = rules.networks.iter().any(|n| !n.internal);
-        forwarding::sync(&table, needs_forwarding)?;
+        forwarding::sync(&table, store.root(), needs_forwarding)?;
         nft::apply(&table, &rules, &store.runroot().join("nft-applied"))
     })
 }
