@@ -53,6 +53,10 @@ impl<'s> Networks<'s> {
                 });
             }
         }
+        let _picking = match req.subnet {
+            None => Some(subnet::pick_lock()?),
+            Some(_) => None,
+        };
         let net = db::write(self.store, |tx| {
             if req.name == DEFAULT_NETWORK || find(tx, &req.name)?.is_some() {
                 return Err(NetError::NetworkExists(req.name.clone()));

@@ -1,10 +1,18 @@
 //! IPv4 subnets in CIDR form, and the host routes a new network must not overlap.
 
 use std::fmt;
+use std::fs::{self, File};
+use std::io;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::str::FromStr;
 
-use crate::error::{NetError, Result};
+use rustix::fs::{flock, FlockOperation};
+
+use crate::error::{IoContext, NetError, Result};
+
+/// Host-wide state of berth-net, gone with a reboot like the bridges it is about.
+const LOCK_DIR: &str = "/run/berth-net";
 
 /// An IPv4 network: its base address (host bits zero) and prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,6 +121,21 @@ fn parse_proc_route(text: &str) -> Vec<Subnet> {
             Subnet::new(Ipv4Addr::from(dest.to_ne_bytes()), prefix).ok()
         })
         .collect()
+}
+
+/// Held while a network created without `--subnet` picks its subnet and brings its bridge
+/// up. Stores do not see each other's databases; the host's routes are what they share, and
+/// a route appears only with the bridge, so two stores picking at once would take the same
+/// subnet without this host-wide lock.
+pub(crate) fn pick_lock() -> Result<File> {
+    let dir = Path::new(LOCK_DIR);
+    fs::create_dir_all(dir).ctx("creating", dir)?;
+    let path = dir.join("subnet-pick.lock");
+    let f = File::create(&path).ctx("opening", &path)?;
+    flock(&f, FlockOperation::LockExclusive)
+        .map_err(io::Error::from)
+        .ctx("locking", &path)?;
+    Ok(f)
 }
 
 /// Candidates for a network created without `--subnet`, in order: /24s in 10.89.0.0–10.99.255.0

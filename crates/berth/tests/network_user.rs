@@ -249,6 +249,31 @@ fn network_create_without_a_subnet_picks_one_the_host_does_not_route() {
 }
 
 #[test]
+fn stores_creating_networks_at_once_get_distinct_subnets() {
+    let stores: Vec<NetBerth> = (0..3).map(|_| NetBerth::new()).collect();
+    let mut creates: Vec<_> = stores
+        .iter()
+        .flat_map(|b| ["one", "two"].map(|name| b.spawn(&["network", "create", name])))
+        .collect();
+    for c in &mut creates {
+        c.finish().ok();
+    }
+    let mut subnets = std::collections::BTreeSet::new();
+    for b in &stores {
+        let out = b.run_t(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{(index .IPAM.Config 0).Subnet}}",
+            "one",
+            "two",
+        ]);
+        subnets.extend(out.ok().lines().map(str::to_string));
+    }
+    assert_eq!(subnets.len(), 6, "{subnets:?}");
+}
+
+#[test]
 fn prune_removes_the_networks_no_container_uses() {
     let b = NetBerth::new();
     let used = b.create_net("used", &[]);
