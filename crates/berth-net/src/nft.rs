@@ -206,9 +206,11 @@ pub fn render(table: &str, r: &Ruleset) -> String {
                 n.bridge
             ));
         } else if !others.is_empty() {
-            // Networks are isolated from each other, as Docker's are.
+            // Networks are isolated from each other, as Docker's are, except for connections
+            // to a published port (DNAT'ed, both ways): with Docker's default userland
+            // proxy a container on another network reaches it through the host's address too.
             s.push_str(&format!(
-                "    iifname \"{}\" oifname {} drop\n",
+                "    iifname \"{}\" oifname {} ct status & dnat == 0 drop\n",
                 n.bridge,
                 quoted_set(&others)
             ));
@@ -268,7 +270,7 @@ mod tests {
             "internal: no way out"
         );
         assert!(s.contains("iifname \"br-aaa\" oifname != \"br-aaa\" drop"));
-        assert!(s.contains("iifname \"berth0\" oifname { \"br-aaa\" } drop"));
+        assert!(s.contains("iifname \"berth0\" oifname { \"br-aaa\" } ct status & dnat == 0 drop"));
         assert!(s.starts_with("table ip berth {"));
     }
 }

@@ -310,3 +310,33 @@ fn a_host_port_already_taken_fails_the_run_and_leaves_nothing_behind() {
     );
     assert_eq!(b.status("third"), "created");
 }
+
+#[test]
+fn containers_reach_a_published_port_through_the_hosts_address() {
+    let b = NetBerth::new();
+    let (host_ip, _) = host_address();
+    let port = free_port();
+    let page = token("hairpin");
+    b.serve(&["--name", "web", "-p", &format!("{port}:80")], &page);
+    let web_ip = b.addr("web");
+    expect_page(&format!("http://127.0.0.1:{port}/"), &page);
+    let fetch = format!("timeout 10 wget -qO- http://{host_ip}:{port}/");
+
+    // A sibling on the same bridge (hairpin NAT) ...
+    let out = b.run_t(&["run", "--rm", "busybox", "sh", "-c", &fetch]);
+    assert_eq!(out.ok(), format!("{page}\n"));
+    // ... and a container on another network, which otherwise cannot reach the bridge.
+    b.create_net("elsewhere", &[]);
+    let script = format!("{fetch} && (ping -c 1 -W 2 {web_ip} >/dev/null 2>&1 || echo isolated)");
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "--network",
+        "elsewhere",
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(out.ok(), format!("{page}\nisolated\n"));
+}
