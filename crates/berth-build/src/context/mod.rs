@@ -28,6 +28,7 @@
 mod checksum;
 mod glob;
 mod ignore;
+mod walk;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -36,7 +37,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-pub use checksum::{hash_file, ChecksumCache};
+pub use checksum::{hash_file, ChecksumCache, FileStamp};
 pub use glob::has_wildcards;
 pub use ignore::IgnoreRules;
 
@@ -91,6 +92,8 @@ pub struct ContextEntry {
     pub gid: u32,
     /// Modification time (seconds, nanoseconds), kept on copies as Docker keeps it.
     pub mtime: (i64, i64),
+    /// What `stat` said, for the checksum cache.
+    pub stamp: FileStamp,
 }
 
 /// One thing a source names: a file, or a directory with everything below it.
@@ -171,8 +174,7 @@ impl Context {
             let host = self.host_path(&resolved);
             let meta = fs::metadata(&host).map_err(|_| ContextError::NotFound(path.clone()))?;
             if meta.is_dir() {
-                let mut entries = Vec::new();
-                self.walk(&host, &resolved, "", excludes, &mut entries)?;
+                let entries = self.walk_tree(&host, &resolved, excludes)?;
                 out.push(Selected {
                     path,
                     host,
@@ -201,24 +203,35 @@ impl Context {
     pub fn digest(&self, selections: &[Selected]) -> Result<String, ContextError> {
         let mut hasher = Sha256::new();
         let mut checksums = self.checksums.lock().unwrap_or_else(|p| p.into_inner());
+        // Every variable-length field is length-prefixed, so no two listings hash alike.
+        let mut field = |tag: &[u8], bytes: &[u8]| {
+            hasher.update(tag);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        let mut ctx_rel = String::new();
         for sel in selections {
-            hasher.update(format!("root {} dir={}\n", sel.path, sel.is_dir));
+            field(b"root", sel.path.as_bytes());
+            field(b"is-dir", &[u8::from(sel.is_dir)]);
             for e in &sel.entries {
-                let what = match &e.kind {
+                match &e.kind {
                     EntryKind::File => {
-                        let ctx_rel = join(&sel.path, &e.rel);
-                        let meta = fs::symlink_metadata(&e.host)
-                            .map_err(io_error(format!("reading {ctx_rel}")))?;
+                        ctx_rel.clear();
+                        ctx_rel.push_str(&join(&sel.path, &e.rel));
                         let digest = checksums
-                            .digest(&ctx_rel, &e.host, &meta)
+                            .digest(&ctx_rel, &e.host, &e.stamp)
                             .map_err(io_error(format!("reading {ctx_rel}")))?;
-                        format!("file {}", hex::encode(digest))
+                        field(b"file", e.rel.as_bytes());
+                        field(b"content", &digest);
                     }
-                    EntryKind::Dir => "dir".to_string(),
-                    EntryKind::Symlink(target) => format!("symlink {target}"),
+                    EntryKind::Dir => field(b"dir", e.rel.as_bytes()),
+                    EntryKind::Symlink(target) => {
+                        field(b"symlink", e.rel.as_bytes());
+                        field(b"target", target.as_bytes());
+                    }
                     EntryKind::Other => continue,
-                };
-                hasher.update(format!("{:?} {:o} {what}\n", e.rel, e.mode));
+                }
+                field(b"mode", &e.mode.to_le_bytes());
             }
         }
         Ok(hex::encode(hasher.finalize()))
@@ -334,54 +347,6 @@ impl Context {
         }
         Ok(found)
     }
-
-    /// Appends what is below `host` (context path `ctx_path`) to `out`, names sorted.
-    fn walk(
-        &self,
-        host: &Path,
-        ctx_path: &str,
-        rel: &str,
-        excludes: &IgnoreRules,
-        out: &mut Vec<ContextEntry>,
-    ) -> Result<(), ContextError> {
-        let mut children: Vec<(String, PathBuf)> = fs::read_dir(host)
-            .map_err(io_error(format!("reading {ctx_path}")))?
-            .filter_map(|e| e.ok())
-            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-            .collect();
-        children.sort();
-        for (name, child_host) in children {
-            let child_ctx = join(ctx_path, &name);
-            let child_rel = join_rel(rel, &name);
-            let meta = fs::symlink_metadata(&child_host)
-                .map_err(io_error(format!("reading {child_ctx}")))?;
-            let hidden = self.is_excluded(&child_ctx)
-                || (!excludes.is_empty() && excludes.is_excluded(&child_rel));
-            let descend_anyway =
-                meta.is_dir() && (self.rules.has_exceptions() || excludes.has_exceptions());
-            if hidden && !descend_anyway {
-                continue;
-            }
-            let kind = if meta.file_type().is_symlink() {
-                let target =
-                    fs::read_link(&child_host).map_err(io_error(format!("reading {child_ctx}")))?;
-                EntryKind::Symlink(target.to_string_lossy().into_owned())
-            } else if meta.is_dir() {
-                EntryKind::Dir
-            } else if meta.is_file() {
-                EntryKind::File
-            } else {
-                EntryKind::Other
-            };
-            if !hidden {
-                out.push(entry_of(&child_rel, &child_host, &meta, kind.clone()));
-            }
-            if kind == EntryKind::Dir {
-                self.walk(&child_host, &child_ctx, &child_rel, excludes, out)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 fn entry_of(rel: &str, host: &Path, meta: &fs::Metadata, kind: EntryKind) -> ContextEntry {
@@ -394,6 +359,7 @@ fn entry_of(rel: &str, host: &Path, meta: &fs::Metadata, kind: EntryKind) -> Con
         uid: meta.uid(),
         gid: meta.gid(),
         mtime: (meta.mtime(), meta.mtime_nsec()),
+        stamp: FileStamp::of(meta),
     }
 }
 

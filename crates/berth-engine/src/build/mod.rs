@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use berth_build::context::{ChecksumCache, Context, IgnoreRules};
 use berth_build::plan::{plan, PlanOptions, Platform, PROXY_ARGS};
 use berth_store::{Digest, Reference};
+use rusqlite::OptionalExtension;
 
 pub use berth_build::progress::{Buffer, Progress};
 pub use cache::{BuilderPruneReport, CacheUsage};
@@ -223,7 +224,7 @@ impl Engine {
         export.status("exporting layers done");
         export.status(&format!("writing image {image} done"));
         for t in &tags {
-            self.store().tag(&image, t)?;
+            self.tag_built(&image, t)?;
             export.status(&format!("naming to {t} done"));
         }
         export.done();
@@ -241,6 +242,26 @@ impl Engine {
             tags,
             unused_args,
         })
+    }
+}
+
+impl Engine {
+    /// Tags the built image, unless the tag names it already: a fully cached rebuild then
+    /// writes nothing to the database (Docker would refresh the image's LastTagTime; keeping
+    /// the write-ahead log from growing on every rebuild is worth more).
+    fn tag_built(&self, image: &Digest, tag: &Reference) -> Result<(), BuildError> {
+        let name = tag.to_string();
+        let current: Option<String> = self.store().db().read(|tx| {
+            Ok(tx
+                .query_row("SELECT image_id FROM tags WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })?;
+        if current.as_deref() != Some(image.to_string().as_str()) {
+            self.store().tag(image, tag)?;
+        }
+        Ok(())
     }
 }
 

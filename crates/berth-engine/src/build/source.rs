@@ -18,11 +18,11 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
+    /// The space is made when first used: a fully cached build never needs it.
     pub(crate) fn new(engine: &Engine) -> Result<Scratch, BuildError> {
         let dir = build_dir(engine)
             .join("tmp")
             .join(&crate::volume::random_hex64()[..16]);
-        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         Ok(Scratch { dir })
     }
 
