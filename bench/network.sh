@@ -22,8 +22,8 @@ export BERTH_ROOT=$W/root BERTH_RUNROOT=$W/run
 docker_id=
 client=berthbench$$
 cleanup() {
+  set +e  # take down whatever is there; a missing piece must not stop the rest
   ip netns del "$client" 2>/dev/null
-  ip link del "bb$$" 2>/dev/null
   "$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true
   [ -n "$docker_id" ] && docker rm -f "$docker_id" >/dev/null 2>&1
   # The scratch store's default bridge and rules would outlive it (see docs/architecture.md).
