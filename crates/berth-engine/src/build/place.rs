@@ -184,12 +184,13 @@ pub(crate) struct Meta {
     pub mtime: Option<(i64, i64)>,
 }
 
-/// Writes a regular file `name` in `dir` with `content`.
-pub(crate) fn write_file(
+/// Writes a regular file `name` in `dir` with `content`. Generic, not `dyn Read`, so that a
+/// `File` source is copied by the kernel (`copy_file_range`), never through our buffers.
+pub(crate) fn write_file<R: Read>(
     dir: BorrowedFd<'_>,
     name: &str,
     shown: &str,
-    content: &mut dyn Read,
+    content: &mut R,
     meta: Meta,
 ) -> Result<(), BuildError> {
     make_room(dir, name, shown)?;
