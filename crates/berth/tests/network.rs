@@ -233,8 +233,9 @@ fn network_none_has_only_loopback_up() {
     let (addrs, routes) = rest.split_once("---\n").expect("three parts");
     let links: Vec<&str> = links.lines().collect();
     assert_eq!(links.len(), 1, "{seen}");
+    // LOWER_UP follows the kernel's link watch a moment later; UP is berth's doing.
     assert!(
-        links[0].starts_with("1: lo: <LOOPBACK,UP,LOWER_UP>"),
+        links[0].starts_with("1: lo: <LOOPBACK,UP"),
         "lo is not up: {seen}"
     );
     assert_eq!(addrs.lines().count(), 1, "{seen}");
