@@ -11,12 +11,13 @@
 # server (httpd, its children, the proxy) on CPU 1. busybox httpd closes each connection
 # after one response, so every request is a new TCP connection (and a fork in the container).
 #   usage: bench/network.sh [path/to/berth]        (as root; needs wrk)
-# Env: RUNS=5, DURATION=10, CONNECTIONS=16
+# Env: RUNS=5, DURATION=10, CONNECTIONS=16, PAGES="/ /1m"
 set -euo pipefail
 BERTH=$(readlink -f "${1:-$(dirname "$0")/../target/release/berth}")
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
+PAGES=${PAGES:-/ /1m}
 W=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 export BERTH_ROOT=$W/root BERTH_RUNROOT=$W/run
 docker_id=
@@ -87,7 +88,7 @@ echo "# $(nproc) cores, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc
 echo "# wrk -t1 -c$CONNECTIONS -d${DURATION}s; median of $RUNS runs, the paths taken in turn in each run"
 echo "# direct $ip:80, dnat $host_ip:$port, proxy 127.0.0.1:$port; namespace client $link.2"
 printf '| path | page | requests/s | throughput | vs direct |\n| --- | --- | ---: | ---: | ---: |\n'
-for page in / /1m; do
+for page in $PAGES; do
   # Runs of one path back to back would each catch a different share of whatever else the
   # machine does; taking the paths in turn spreads that over all of them.
   declare -A rs=() ts=()
