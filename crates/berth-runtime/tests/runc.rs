@@ -24,6 +24,8 @@ runtime_cases!(runc;
     missing_absolute_command_is_not_found,
     non_executable_command_is_permission_denied,
     default_profile_refuses_namespaces_and_mounts,
+    no_new_privileges_keeps_the_filter,
+    loopback_is_up_in_a_new_network_namespace,
     privileged_allows_namespaces_and_mounts,
     unconfined_seccomp_with_sys_admin_allows_mount,
     masked_paths_are_hidden,

@@ -14,27 +14,34 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::{Container, ContainerStatus};
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
-use oci_spec::runtime::{Capabilities, Capability as SpecCapability, Process, Spec};
+use oci_spec::runtime::Process;
 
 use super::exec::ProcessFile;
 use super::executor::CommandExecutor;
 use super::failure::classify;
+use super::filtered_bundle;
+use super::loopback;
 use super::{ContainerState, Runtime, Status, Stdio};
 use crate::bundle::command_of;
 use crate::error::{Error, Result};
+use crate::seccomp::BpfCache;
 
 const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
 
 #[derive(Debug, Clone)]
 pub struct Embedded {
     state_dir: PathBuf,
+    seccomp: BpfCache,
 }
 
 impl Embedded {
-    /// `state_dir` holds one directory per container (libcontainer's "root path").
+    /// `state_dir` holds one directory per container (libcontainer's "root path"), and
+    /// the compiled seccomp programs in `.seccomp/`.
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        let state_dir = state_dir.into();
         Self {
-            state_dir: state_dir.into(),
+            seccomp: BpfCache::new(state_dir.join(".seccomp")),
+            state_dir,
         }
     }
 
@@ -52,6 +59,7 @@ impl Runtime for Embedded {
         std::fs::create_dir_all(&self.state_dir)
             .map_err(|e| Error::io(format!("creating {}", self.state_dir.display()), e))?;
         let command = command_of(bundle);
+        let prepared = filtered_bundle::prepare(bundle, &self.seccomp)?;
         let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .validate_id()
@@ -60,7 +68,7 @@ impl Runtime for Embedded {
             .map_err(|err| runtime_error("create", err))?
             .with_pid_file(Some(pid_file.path()))
             .map_err(|err| runtime_error("create", err))?
-            .with_executor(CommandExecutor::default());
+            .with_executor(CommandExecutor::new(prepared.filter, None));
         let builder = match stdio.lifted()? {
             Stdio::Fds {
                 stdin,
@@ -74,20 +82,28 @@ impl Runtime for Embedded {
         };
         let result = keeping_own_oom_score(|| {
             builder
-                .as_init(bundle)
+                .as_init(&prepared.bundle)
                 .with_systemd(false)
                 .with_detach(true)
                 .build()
         });
         match result {
             Ok(container) => {
-                container
-                    .pid()
-                    .map(|pid| pid.as_raw())
-                    .ok_or_else(|| Error::Runtime {
-                        action: "create",
-                        message: "no init pid recorded".into(),
-                    })
+                let pid =
+                    container
+                        .pid()
+                        .map(|pid| pid.as_raw())
+                        .ok_or_else(|| Error::Runtime {
+                            action: "create",
+                            message: "no init pid recorded".into(),
+                        })?;
+                if prepared.new_netns {
+                    if let Err(err) = loopback::bring_up(pid) {
+                        discard(container, pid);
+                        return Err(Error::io("bringing up the container's loopback", err));
+                    }
+                }
+                Ok(pid)
             }
             Err(err) => {
                 pid_file.remove_failed_process();
@@ -118,15 +134,13 @@ impl Runtime for Embedded {
 
     fn exec(&self, id: &str, process: Process, stdio: Stdio) -> Result<i32> {
         let container = self.load(id)?;
-        let spec_path = container.bundle().join("config.json");
-        let spec = Spec::load(&spec_path).map_err(|err| runtime_error("exec", err))?;
-        let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let command = process
             .args()
             .as_ref()
             .and_then(|args| args.first().cloned())
             .unwrap_or_default();
-        let process = with_seccomp_privilege(process, seccomp.is_some());
+        let (process, filter, seccomp) =
+            filtered_bundle::joining(container.bundle(), process, &self.seccomp)?;
         let process_file = ProcessFile::write(&self.state_dir.join(id), &process)?;
         let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
@@ -134,7 +148,7 @@ impl Runtime for Embedded {
             .map_err(|err| runtime_error("exec", err))?
             .with_pid_file(Some(pid_file.path()))
             .map_err(|err| runtime_error("exec", err))?
-            .with_executor(CommandExecutor::joining(seccomp));
+            .with_executor(CommandExecutor::new(filter, seccomp));
         let builder = match stdio.lifted()? {
             Stdio::Fds {
                 stdin,
@@ -192,6 +206,16 @@ impl Runtime for Embedded {
     }
 }
 
+/// Kills, reaps and deletes a created container that is not going to run.
+/// The init is the caller's child (see the module's note), so the caller reaps it.
+fn discard(mut container: Container, pid: i32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+    }
+    let _ = container.delete(true);
+}
+
 /// Runs `build` (which forks the container's process) and puts this process's
 /// oom_score_adj back: libcontainer sets the spec's on the caller so that the child
 /// inherits it, but the caller (the monitor) keeps its own.
@@ -206,31 +230,6 @@ fn keeping_own_oom_score<T>(build: impl FnOnce() -> T) -> T {
         }
     }
     result
-}
-
-/// Loading a seccomp filter needs no-new-privileges or CAP_SYS_ADMIN, and the joining
-/// process's filter is loaded after its capabilities are set (see `executor.rs`). So a
-/// process without either gets CAP_SYS_ADMIN in its effective and permitted sets, never
-/// in its bounding set: execve then computes the command's capabilities from the
-/// bounding set (root) or the empty ambient set (other users), and CAP_SYS_ADMIN cannot
-/// reach the command.
-fn with_seccomp_privilege(mut process: Process, seccomp: bool) -> Process {
-    if !seccomp || process.no_new_privileges() == Some(true) {
-        return process;
-    }
-    if let Some(mut caps) = process.capabilities().clone() {
-        let add = |set: &Option<Capabilities>| {
-            let mut set = set.clone().unwrap_or_default();
-            set.insert(SpecCapability::SysAdmin);
-            Some(set)
-        };
-        let effective = add(caps.effective());
-        let permitted = add(caps.permitted());
-        caps.set_effective(effective);
-        caps.set_permitted(permitted);
-        process.set_capabilities(Some(caps));
-    }
-    process
 }
 
 fn runtime_error(action: &'static str, err: impl std::error::Error) -> Error {

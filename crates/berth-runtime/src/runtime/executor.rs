@@ -3,9 +3,10 @@
 //! this one uses runc's, so a missing command is recognised the same way for both
 //! runtimes (see `failure.rs`), and a late exec failure exits 127/126 as a shell would.
 //!
-//! For `exec` it also loads the container's seccomp filter: libcontainer builds the
-//! joining process's spec without the container's `linux.seccomp` (it keeps only
-//! namespaces and the cgroup), so the filter would be missing otherwise.
+//! It also loads the container's seccomp filter: a precompiled program for an init or an
+//! `exec` (see `filtered_bundle.rs`), or, for a filter with user notification, the spec's
+//! section compiled here by libseccomp (libcontainer builds a joining process's spec
+//! without the container's `linux.seccomp`, so the filter would be missing otherwise).
 
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -16,16 +17,19 @@ use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
 use super::failure::{NOT_EXECUTABLE, NOT_FOUND, NOT_FOUND_PATH};
+use super::filtered_bundle::Filter;
 
 #[derive(Clone, Default)]
 pub(crate) struct CommandExecutor {
-    /// The container's filter, for a process that joins it (exec).
+    /// A precompiled filter to install.
+    filter: Option<Filter>,
+    /// A filter to compile and install here (one libseccomp must set up a listener for).
     seccomp: Option<LinuxSeccomp>,
 }
 
 impl CommandExecutor {
-    pub(crate) fn joining(seccomp: Option<LinuxSeccomp>) -> Self {
-        Self { seccomp }
+    pub(crate) fn new(filter: Option<Filter>, seccomp: Option<LinuxSeccomp>) -> Self {
+        Self { filter, seccomp }
     }
 }
 
@@ -58,8 +62,14 @@ impl Executor for CommandExecutor {
             }
         }
         // Here rather than in `exec` so that a failure is reported to the caller like
-        // a missing command. libcontainer loads an init's filter at the same point:
-        // capabilities dropped, only the start handshake and the exec still to come.
+        // a missing command. libcontainer loads an init's filter at the same point under
+        // no-new-privileges: capabilities dropped, only the start handshake and the exec
+        // still to come.
+        if let Some(filter) = &self.filter {
+            filter
+                .install()
+                .map_err(|err| message(format!("loading the container's seccomp filter: {err}")))?;
+        }
         if let Some(seccomp) = &self.seccomp {
             let notify = libcontainer::seccomp::initialize_seccomp(seccomp)
                 .map_err(|err| message(format!("loading the container's seccomp filter: {err}")))?;

@@ -9,6 +9,8 @@ mod embedded;
 mod exec;
 mod executor;
 mod failure;
+mod filtered_bundle;
+mod loopback;
 mod oci_binary;
 
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -99,6 +99,41 @@ pub fn default_profile_refuses_namespaces_and_mounts(runtime: &dyn Runtime, work
     }
 }
 
+/// With no-new-privileges the filter needs no capability to load: it still holds, and
+/// the process keeps exactly Docker's capabilities.
+pub fn no_new_privileges_keeps_the_filter(runtime: &dyn Runtime, work: &Workdir) {
+    let id = new_id();
+    let mut spec = work.spec(
+        &id,
+        &[
+            "sh",
+            "-c",
+            "grep -E 'NoNewPrivs|Seccomp:|CapPrm' /proc/self/status; unshare -U true",
+        ],
+    );
+    spec.no_new_privileges = true;
+    let out = run_spec(runtime, work, &id, &spec);
+    assert_ne!(out.status, ExitStatus::Exited(0), "unshare must be refused");
+    assert_eq!(
+        out.stdout,
+        format!("CapPrm:\t{DOCKER_CAP_EFF}\nNoNewPrivs:\t1\nSeccomp:\t2\n"),
+        "stderr {:?}",
+        out.stderr
+    );
+}
+
+/// A container with a network namespace of its own has `lo`, up (as under Docker with
+/// `--network none`): 127.0.0.1 answers.
+pub fn loopback_is_up_in_a_new_network_namespace(runtime: &dyn Runtime, work: &Workdir) {
+    let id = new_id();
+    let spec = work.spec(
+        &id,
+        &["sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net"],
+    );
+    let out = run_spec(runtime, work, &id, &spec);
+    assert_eq!(out.stdout, "0x9\nlo\n", "stderr {:?}", out.stderr);
+}
+
 pub fn privileged_allows_namespaces_and_mounts(runtime: &dyn Runtime, work: &Workdir) {
     for args in [
         &["unshare", "-U", "true"][..],

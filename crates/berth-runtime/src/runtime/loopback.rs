@@ -1,0 +1,44 @@
+//! `lo` of a network namespace the embedded runtime made for a container: up, as runc and
+//! Docker leave it (libcontainer leaves it down). Done from a short-lived thread that
+//! joins the namespace, so the calling process never changes namespace.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use rustix::net::{AddressFamily, SocketType};
+use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+
+/// Brings `lo` up in the network namespace of process `pid`.
+pub(crate) fn bring_up(pid: i32) -> io::Result<()> {
+    let ns = File::open(format!("/proc/{pid}/ns/net"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<()> {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
+            let socket = rustix::net::socket(AddressFamily::INET, SocketType::DGRAM, None)?;
+            set_up(socket.as_raw_fd())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the loopback thread panicked")))
+    })
+}
+
+fn set_up(socket: i32) -> io::Result<()> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write `req`, which lives across both
+    // calls; `socket` is an open socket owned by the caller.
+    unsafe {
+        if libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(socket, libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
