@@ -78,7 +78,8 @@ pub struct ContainerNetRequest {
     pub exposed: Vec<ContainerPort>,
     pub dns: DnsConfig,
     pub add_hosts: Vec<HostEntry>,
-    /// The container's network namespace: a [`crate::create_netns`] path or `/proc/PID/ns/net`.
+    /// The container's network namespace: a [`crate::create_netns`] path or `/proc/PID/ns/net`;
+    /// empty for [`NetworkMode::None`] when the runtime makes the namespace.
     pub netns: PathBuf,
 }
 
@@ -197,7 +198,10 @@ impl Networks<'_> {
                 ..Default::default()
             }),
             NetworkMode::None => {
-                link::loopback_up(&req.netns)?;
+                // No path: the runtime makes the namespace with the container (and its `lo`).
+                if !req.netns.as_os_str().is_empty() {
+                    link::loopback_up(&req.netns)?;
+                }
                 Ok(ContainerNet {
                     hosts: Some(files::hosts_file(
                         None,

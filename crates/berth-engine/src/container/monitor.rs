@@ -120,7 +120,8 @@ impl MonitorHooks for Hooks<'_> {
     }
 
     fn start_failed(&mut self, error: &berth_runtime::Error) {
-        self.engine.teardown_network(&self.id);
+        self.engine
+            .teardown_network(&self.id, &self.stored.host_config.network_mode);
         let message = error.to_string();
         let code = error.docker_exit_code();
         let now = now_rfc3339();
@@ -207,7 +208,8 @@ impl MonitorHooks for Hooks<'_> {
         let Ok(Some(c)) = self.engine.store().container(&self.id) else {
             return;
         };
-        self.engine.teardown_network(&self.id);
+        self.engine
+            .teardown_network(&self.id, &self.stored.host_config.network_mode);
         if self.stored.host_config.auto_remove {
             let _ = self.engine.remove_stopped(&c, true);
             return;

@@ -115,7 +115,10 @@ impl Engine {
                 }
                 return Ok(NamespaceMode::Join(path));
             }
-            _ => {
+            // Only `lo`: the runtime makes the namespace with the container, as for any other
+            // namespace; nothing has to exist (or be removed) outside it.
+            NetworkMode::None => (NamespaceMode::Private, None),
+            NetworkMode::Networks(_) => {
                 let p = nets.create_netns(&c.id).map_err(net_error)?;
                 (NamespaceMode::Join(p.clone()), Some(p))
             }
@@ -187,17 +190,28 @@ impl Engine {
             Ok(())
         })();
         if let Err(e) = result {
-            self.teardown_network(&c.id);
+            self.teardown_network(&c.id, &stored.host_config.network_mode);
             return Err(e);
         }
         Ok(ns_mode)
     }
 
-    /// Undoes `setup_network` (idempotent).
-    pub(crate) fn teardown_network(&self, id: &str) {
-        if let Ok(nets) = self.networks() {
-            let _ = nets.teardown_container(id);
-            let _ = nets.remove_netns(id);
+    /// Undoes `setup_network` (idempotent). `network_mode` is the container's
+    /// (`HostConfig.NetworkMode`): only networks have addresses, veths and ports to give back.
+    pub(crate) fn teardown_network(&self, id: &str, network_mode: &str) {
+        let Ok(nets) = self.networks() else {
+            return;
+        };
+        match self::network_mode(network_mode) {
+            NetworkMode::Networks(_) => {
+                let _ = nets.teardown_container(id);
+                let _ = nets.remove_netns(id);
+            }
+            // A namespace pinned by an older berth for a `none` container, if any.
+            NetworkMode::None => {
+                let _ = nets.remove_netns(id);
+            }
+            NetworkMode::Host | NetworkMode::Container(_) => {}
         }
     }
 

@@ -34,7 +34,7 @@ impl Engine {
     pub(crate) fn remove_stopped(&self, c: &Container, volumes: bool) -> Result<()> {
         let stored = Stored::parse(&c.config);
         let _ = self.runtime_for(c).delete(&c.id, true);
-        self.teardown_network(&c.id);
+        self.teardown_network(&c.id, &stored.host_config.network_mode);
         if let Ok(rootfs) = self.rootfs(c) {
             rootfs.unmount()?;
         }

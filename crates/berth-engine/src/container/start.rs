@@ -75,7 +75,7 @@ impl Engine {
                     berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
                 })();
                 if bundle_written.is_err() {
-                    self.teardown_network(&c.id);
+                    self.teardown_network(&c.id, &stored.host_config.network_mode);
                 }
                 bundle_written
             })();
@@ -87,7 +87,7 @@ impl Engine {
         match self.spawn_monitor(&c, wait_for_attach) {
             Ok(s) => Ok(Some(s)),
             Err(e) => {
-                self.teardown_network(&c.id);
+                self.teardown_network(&c.id, &stored.host_config.network_mode);
                 if let Ok(rootfs) = self.rootfs(&c) {
                     let _ = rootfs.unmount();
                 }

@@ -50,7 +50,8 @@ impl Engine {
             return Ok(c);
         }
         self.kill_leftovers(&c);
-        self.teardown_network(&c.id);
+        let stored = super::config::Stored::parse(&c.config);
+        self.teardown_network(&c.id, &stored.host_config.network_mode);
         if let Ok(rootfs) = self.rootfs(&c) {
             let _ = rootfs.unmount();
         }
