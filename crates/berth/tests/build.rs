@@ -539,3 +539,27 @@ fn history_shows_a_row_per_step_with_its_instruction_and_size() {
     assert_eq!(rows[2].split('|').nth(1), Some("50kB"), "{rows:?}");
     assert_eq!(rows[3], "WORKDIR /app|0B");
 }
+
+#[test]
+fn a_full_disk_fails_the_build_with_the_stores_error_and_tags_nothing() {
+    let b = Berth::new();
+    // The store on a small file system: room for busybox and a step's copy, not for its layer.
+    std::fs::create_dir_all(b.root()).expect("mkdir root");
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=12m", "tmpfs"])
+        .arg(b.root())
+        .status()
+        .expect("mount");
+    assert!(status.success());
+    b.busybox("busybox");
+    let ctx = Ctx::new(
+        &b,
+        "ctx",
+        &[("Dockerfile", "FROM busybox\nCOPY big /big\n")],
+    );
+    ctx.write_bytes("big", &vec![7u8; 5 << 20]);
+    let out = b.build(&["-t", "full:1", ctx.path()]);
+    let err = out.fails(1);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!b.tags().contains("full:1"));
+}

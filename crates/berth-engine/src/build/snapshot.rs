@@ -146,12 +146,33 @@ pub(crate) fn layer_from_upper(
             .create_layer(lease, parent, reader, &LayerExpect::default());
         (producer.join(), layer)
     });
+    // A store that fails (a full disk, say) stops reading, and the writer then fails on the
+    // closed pipe: the store's error is the cause, so it is the one to tell.
+    let layer = layer
+        .map_err(|e| BuildError::new(format!("storing the step's layer: {}", with_causes(&e))))?;
     match written {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(BuildError::new(format!("reading the step's changes: {e}"))),
-        Err(_) => return Err(BuildError::new("the layer writer panicked")),
+        Ok(Ok(_)) => Ok(Some(layer)),
+        Ok(Err(e)) => Err(BuildError::new(format!(
+            "reading the step's changes: {}",
+            with_causes(&e)
+        ))),
+        Err(_) => Err(BuildError::new("the layer writer panicked")),
     }
-    Ok(Some(layer?))
+}
+
+/// An error and the errors under it, `outer: inner: ...`, each said once.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Mounts an overlay of `lowers` (top first), with an optional upper and work dir.
