@@ -11,6 +11,7 @@ use berth_runtime::monitor::{
 use berth_store::{now_rfc3339, ContainerStatus};
 
 use super::config::Stored;
+use super::remove::Leftovers;
 use super::state::process_start_time;
 use crate::{Engine, EngineError, EngineOptions, Result};
 
@@ -67,8 +68,13 @@ pub fn monitor_main(
         started: None,
         backoff: BACKOFF_START,
         restarts: c.state.restart_count,
+        leftovers: None,
     };
-    monitor::run(config, &mut hooks, ready).map_err(|e| EngineError::Other(e.to_string()))
+    let result = monitor::run(config, &mut hooks, ready);
+    if let Some(leftovers) = hooks.leftovers.take() {
+        leftovers.delete();
+    }
+    result.map_err(|e| EngineError::Other(e.to_string()))
 }
 
 struct Hooks<'a> {
@@ -78,6 +84,8 @@ struct Hooks<'a> {
     started: Option<Instant>,
     backoff: Duration,
     restarts: i64,
+    /// An `--rm` container's directories, deleted once its clients have their answers.
+    leftovers: Option<Leftovers>,
 }
 
 impl Hooks<'_> {
@@ -208,12 +216,17 @@ impl MonitorHooks for Hooks<'_> {
         let Ok(Some(c)) = self.engine.store().container(&self.id) else {
             return;
         };
-        self.engine
-            .teardown_network(&self.id, &self.stored.host_config.network_mode);
         if self.stored.host_config.auto_remove {
-            let _ = self.engine.remove_stopped(&c, true);
+            // Removed before the exit code goes out, as Docker's `run --rm` returns after the
+            // removal; only deleting the moved-aside directories waits until the client is
+            // answered (see `monitor_main`).
+            if let Ok(leftovers) = self.engine.remove_deferred(&c, true) {
+                self.leftovers = Some(leftovers);
+            }
             return;
         }
+        self.engine
+            .teardown_network(&self.id, &self.stored.host_config.network_mode);
         let _lock = self.engine.lock_mount(&c.id);
         // A new `start` may have taken the container over meanwhile: its mount is not ours.
         let live_again = self

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::CWD;
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, unmount, FsMountFlags,
-    FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, unmount,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
 };
 
 use crate::{Engine, EngineError, Result};
@@ -22,6 +22,10 @@ pub struct Rootfs {
     pub merged: PathBuf,
     /// Lowerdirs, top first (overlay's order).
     pub lowers: Vec<PathBuf>,
+    /// Mount with overlay's `volatile`: the unmount skips syncing the whole filesystem the
+    /// upperdir is on. For containers whose layer is deleted when they end (`--rm`); after
+    /// a crash such a mount would be refused, but nobody would mount it again.
+    pub volatile: bool,
 }
 
 impl Engine {
@@ -51,6 +55,7 @@ impl Engine {
             work: dir.join("work"),
             merged: dir.join("merged"),
             lowers,
+            volatile: false,
         })
     }
 }
@@ -77,9 +82,16 @@ impl Rootfs {
             return Ok(());
         }
         self.create_dirs()?;
-        mount_overlay(&self.lowers, Some((&self.upper, &self.work)), &self.merged).map_err(
-            EngineError::io(format!("mounting the rootfs at {}", self.merged.display())),
+        overlay(
+            &self.lowers,
+            Some((&self.upper, &self.work)),
+            &self.merged,
+            self.volatile,
         )
+        .map_err(EngineError::io(format!(
+            "mounting the rootfs at {}",
+            self.merged.display()
+        )))
     }
 
     /// Unmounts `merged` (lazily, so a process still inside does not block cleanup).
@@ -147,11 +159,13 @@ fn make_init_layer(dir: &Path) -> Result<()> {
     }
 }
 
-/// Mounts an overlay of `lowers` (top first), with an optional upper/work pair, at `target`.
-pub(crate) fn mount_overlay(
+/// Mounts an overlay of `lowers` (top first), with an optional upper/work pair, at `target`;
+/// `volatile` as [`Rootfs::volatile`].
+fn overlay(
     lowers: &[PathBuf],
     upper: Option<(&Path, &Path)>,
     target: &Path,
+    volatile: bool,
 ) -> io::Result<()> {
     let fs_fd = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
     for l in lowers {
@@ -160,6 +174,9 @@ pub(crate) fn mount_overlay(
     if let Some((u, w)) = upper {
         fsconfig_set_string(&fs_fd, "upperdir", u)?;
         fsconfig_set_string(&fs_fd, "workdir", w)?;
+        if volatile {
+            fsconfig_set_flag(&fs_fd, "volatile")?;
+        }
     }
     fsconfig_create(&fs_fd)?;
     let mnt = fsmount(

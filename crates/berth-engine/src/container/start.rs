@@ -58,7 +58,8 @@ impl Engine {
         let bundle = run_dir.join("bundle");
         {
             let _lock = self.lock_mount(&c.id)?;
-            let rootfs = self.rootfs(&c)?;
+            let mut rootfs = self.rootfs(&c)?;
+            rootfs.volatile = stored.host_config.auto_remove;
             rootfs.mount()?;
             let prepared = (|| {
                 self.populate_volumes(&stored, &rootfs.merged)?;

@@ -131,6 +131,11 @@ impl Runtime for OciBinary {
     }
 
     fn delete(&self, id: &str, force: bool) -> Result<()> {
+        // runc keeps a container's state in `<root>/<id>`: without it there is nothing to
+        // delete, and no process to start to learn that.
+        if !self.state_dir.join(id).exists() {
+            return Err(Error::NoSuchContainer(id.to_string()));
+        }
         let mut args: Vec<&OsStr> = vec!["delete".as_ref()];
         if force {
             args.push("--force".as_ref());
