@@ -563,3 +563,17 @@ fn a_full_disk_fails_the_build_with_the_stores_error_and_tags_nothing() {
     assert!(err.contains("No space left on device"), "{err}");
     assert!(!b.tags().contains("full:1"));
 }
+
+#[test]
+fn a_bad_tag_is_refused_before_anything_is_built() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let ctx = Ctx::new(&b, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo ran\n")]);
+    let out = b.build(&["-t", "Bad Tag", ctx.path()]);
+    let err = out.fails(1);
+    assert!(
+        err.starts_with("ERROR: invalid tag \"Bad Tag\": invalid reference format"),
+        "{err}"
+    );
+    assert!(!err.contains("ran"), "{err}");
+}

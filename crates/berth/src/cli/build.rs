@@ -111,6 +111,18 @@ fn options(a: &BuildArgs) -> Result<BuildOptions, CliError> {
             "ERROR: invalid argument: can't use stdin for both build context and dockerfile",
         ));
     }
+    // A bad name is the user's to fix before anything is built, in buildx's words.
+    for t in &a.tags {
+        if let Err(e) = berth_engine::store::Reference::parse(t) {
+            let reason = match e {
+                berth_engine::store::StoreError::InvalidReference { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err(CliError::usage(format!(
+                "ERROR: invalid tag {t:?}: {reason}"
+            )));
+        }
+    }
     let is_url = a.context.starts_with("http://") || a.context.starts_with("https://");
     let context = if a.context == "-" {
         ContextSource::Tar(Box::new(std::io::stdin()))
