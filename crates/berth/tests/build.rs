@@ -36,6 +36,18 @@ fn the_goals_example_builds_runs_and_serves_its_page_through_a_published_port() 
     assert!(out
         .stderr
         .contains("naming to docker.io/library/goals:latest done"));
+    // History says what the image runs as BuildKit writes it.
+    let history = b.run_t(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "goals",
+    ]);
+    assert_eq!(
+        history.ok().lines().next(),
+        Some(r#"CMD ["httpd" "-f" "-p" "80" "-h" "/app"]"#)
+    );
 
     let port = free_port();
     let id = b.detach(&["--rm", "-p", &format!("{port}:80"), "goals:latest"]);

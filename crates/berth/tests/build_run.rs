@@ -332,3 +332,27 @@ fn onbuild_triggers_run_in_the_child_build() {
     // Triggers do not pass to grandchildren.
     assert_eq!(b.inspect("child:1")["Config"]["OnBuild"], json!(null));
 }
+
+#[test]
+fn an_entrypoint_drops_the_bases_cmd_but_keeps_one_set_in_its_own_stage() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let ctx = Ctx::new(
+        &b,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS own\nCMD [\"hello\"]\nENTRYPOINT [\"echo\"]\n\
+             FROM own AS child\nENTRYPOINT [\"echo\", \"child\"]\n",
+        )],
+    );
+    b.build_ok("own:1", &ctx, &["--target", "own"]);
+    let config = b.inspect("own:1")["Config"].clone();
+    assert_eq!(config["Cmd"], json!(["hello"]));
+    assert_eq!(b.run_t(&["run", "--rm", "own:1"]).ok(), "hello\n");
+
+    b.build_ok("child:1", &ctx, &[]);
+    let config = b.inspect("child:1")["Config"].clone();
+    assert_eq!(config["Cmd"], json!(null), "the base's CMD is dropped");
+    assert_eq!(config["Entrypoint"], json!(["echo", "child"]));
+}

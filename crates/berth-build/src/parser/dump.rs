@@ -44,7 +44,7 @@ impl Dockerfile {
 
 /// Go's `strconv.Quote`: double quotes, C-style escapes, printable Unicode kept as is and
 /// everything else as `\xHH`, `\uHHHH` or `\UHHHHHHHH`.
-pub(crate) fn go_quote(text: &str) -> String {
+pub fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for ch in text.chars() {

@@ -21,9 +21,8 @@ mod lines;
 mod split;
 
 pub use directives::Directives;
+pub use dump::go_quote;
 pub use heredoc::{chomp_leading_tabs, parse_heredoc_word, Heredoc};
-
-pub(crate) use dump::go_quote;
 
 use crate::error::ParseError;
 use arguments::{shape_of, split_arguments, Shape};

@@ -22,6 +22,9 @@ pub(crate) struct Built {
     pub image: Option<Digest>,
     pub config: ImageConfig,
     pub top_layer: Option<Digest>,
+    /// A `CMD` came earlier in this stage: an `ENTRYPOINT` then keeps it (Docker resets only
+    /// a CMD inherited from the base).
+    pub cmd_set: bool,
 }
 
 /// Everything a build's steps share.

@@ -23,7 +23,8 @@ pub(crate) fn apply(config: &mut RunConfig, instruction: &Instruction) -> Result
             } else {
                 Some(command_line(config, c))
             };
-            // Docker: a new ENTRYPOINT drops the CMD inherited from the base image.
+            // Docker: a new ENTRYPOINT drops the CMD inherited from the base image (the
+            // caller puts back one set earlier in the same stage).
             config.cmd = None;
         }
         Instruction::Env(kvs) => {

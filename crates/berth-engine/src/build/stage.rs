@@ -56,10 +56,11 @@ impl Build<'_> {
         let (mut state, from_name) = match &stage.base {
             Base::Scratch => (self.scratch_state(), "scratch".to_string()),
             Base::Stage(i) => {
-                let built = deps
+                let mut built = deps
                     .get(i)
                     .cloned()
                     .ok_or_else(|| from_error(BuildError::new("a stage was not built")))?;
+                built.cmd_set = false;
                 let name = self
                     .plan
                     .stage(*i)
@@ -82,6 +83,7 @@ impl Build<'_> {
                         image: Some(img.id),
                         config,
                         top_layer: img.top_layer,
+                        cmd_set: false,
                     },
                     shown,
                 )
@@ -148,6 +150,7 @@ impl Build<'_> {
                 ..Default::default()
             },
             top_layer: None,
+            cmd_set: false,
         }
     }
 
@@ -161,7 +164,12 @@ impl Build<'_> {
         deps: &HashMap<usize, Built>,
     ) -> Result<Built, BuildError> {
         let vertex = name.map(|n| self.progress.vertex(&n));
-        let result = self.step_inner(state, instruction, location, scope, vertex.as_ref(), deps);
+        let result = self
+            .step_inner(state, instruction, location, scope, vertex.as_ref(), deps)
+            .map(|(mut built, cached)| {
+                built.cmd_set = state.cmd_set || matches!(instruction, Instruction::Cmd(_));
+                (built, cached)
+            });
         match (result, vertex) {
             (Ok((built, cached)), Some(v)) => {
                 if cached {
@@ -292,6 +300,7 @@ impl Build<'_> {
             image: Some(id),
             config,
             top_layer: img.top_layer,
+            cmd_set: false,
         }))
     }
 
@@ -307,6 +316,10 @@ impl Build<'_> {
         for (k, v) in used_args {
             key = key.arg(k, v);
         }
+        let keeps_cmd = state.cmd_set && matches!(instruction, Instruction::Entrypoint(_));
+        if keeps_cmd {
+            key = key.input("keeps-cmd", "1");
+        }
         let key = key.finish();
         if let Some(built) = self.lookup(&key)? {
             return Ok((built, true));
@@ -314,12 +327,21 @@ impl Build<'_> {
         let mut next = state.clone();
         match instruction {
             Instruction::Maintainer(m) => next.config.author = Some(m.clone()),
-            other => metadata::apply(
-                next.config.config.get_or_insert_with(RunConfig::default),
-                other,
-            )?,
+            other => {
+                let rc = next.config.config.get_or_insert_with(RunConfig::default);
+                let cmd = rc.cmd.clone();
+                metadata::apply(rc, other)?;
+                if keeps_cmd {
+                    rc.cmd = cmd;
+                }
+            }
         }
-        let built = self.commit(&next, None, created_by)?;
+        let shown = next
+            .config
+            .config
+            .as_ref()
+            .and_then(|rc| history_of_command(instruction, rc));
+        let built = self.commit(&next, None, shown.as_deref().unwrap_or(created_by))?;
         self.record(&key, &built)?;
         Ok((built, false))
     }
@@ -362,6 +384,7 @@ impl Build<'_> {
             top_layer: layer
                 .map(|l| l.chain_id)
                 .or_else(|| parent.top_layer.clone()),
+            cmd_set: parent.cmd_set,
         })
     }
 
@@ -683,8 +706,23 @@ impl Build<'_> {
             image: Some(img.id),
             config,
             top_layer: img.top_layer,
+            cmd_set: false,
         })
     }
+}
+
+/// The history line BuildKit writes for `CMD` and `ENTRYPOINT`: the resulting command as Go
+/// prints a string slice with `%q` (`CMD ["/bin/sh" "-c" "make"]`), whatever form was written.
+fn history_of_command(instruction: &Instruction, rc: &RunConfig) -> Option<String> {
+    let (keyword, argv) = match instruction {
+        Instruction::Cmd(_) => ("CMD", rc.cmd.as_ref()),
+        Instruction::Entrypoint(_) => ("ENTRYPOINT", rc.entrypoint.as_ref()),
+        _ => return None,
+    };
+    let words: Vec<String> = argv
+        .map(|a| a.iter().map(|w| berth_build::parser::go_quote(w)).collect())
+        .unwrap_or_default();
+    Some(format!("{keyword} [{}]", words.join(" ")))
 }
 
 /// Steps BuildKit shows as progress lines; the other metadata steps are silent.
