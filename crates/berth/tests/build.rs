@@ -589,3 +589,39 @@ fn a_bad_tag_is_refused_before_anything_is_built() {
     );
     assert!(!err.contains("ran"), "{err}");
 }
+
+#[test]
+fn on_a_terminal_progress_is_a_live_view_and_plain_when_asked() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let ctx = Ctx::new(
+        &b,
+        "ctx",
+        &[("Dockerfile", "FROM busybox\nRUN echo from-the-step\n")],
+    );
+    let mut live = b.pty(&["build", "-t", "tty:1", ctx.path()], 24, 100);
+    assert_eq!(live.finish(), 0, "{}", live.screen());
+    let screen = live.screen();
+    assert!(screen.contains("[+] Building "), "{screen:?}");
+    assert!(screen.contains("(4/4) FINISHED"), "{screen:?}");
+    assert!(
+        screen.contains(" => [2/2] RUN echo from-the-step"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("\x1b["), "redrawn in place: {screen:?}");
+    assert!(!screen.contains("#3 "), "{screen:?}");
+
+    let mut plain = b.pty(
+        &["build", "--progress", "plain", "-t", "tty:1", ctx.path()],
+        24,
+        100,
+    );
+    assert_eq!(plain.finish(), 0, "{}", plain.screen());
+    let screen = plain.screen();
+    assert!(
+        screen.contains("#4 [2/2] RUN echo from-the-step"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("#4 CACHED"), "{screen:?}");
+    assert!(!screen.contains("[+] Building"), "{screen:?}");
+}

@@ -83,11 +83,7 @@ pub struct PruneArgs {
 
 pub fn build(a: BuildArgs, engine: &Engine) -> Result<(), CliError> {
     let opts = options(&a)?;
-    let progress = if a.quiet {
-        Progress::silent()
-    } else {
-        Progress::new(Box::new(std::io::stderr()))
-    };
+    let progress = progress_for(&a);
     let outcome = engine.build(opts, &progress).map_err(render_error)?;
     if !outcome.unused_args.is_empty() && !a.quiet {
         eprintln!(
@@ -103,6 +99,35 @@ pub fn build(a: BuildArgs, engine: &Engine) -> Result<(), CliError> {
         write_stdout(&format!("{id}\n"))?;
     }
     Ok(())
+}
+
+/// `--progress`: a live view on a terminal (`auto` when stderr is one, or `tty`), plain
+/// lines otherwise; nothing with `-q`.
+fn progress_for(a: &BuildArgs) -> Progress {
+    if a.quiet {
+        return Progress::silent();
+    }
+    let size = rustix::termios::tcgetwinsize(std::io::stderr()).ok();
+    let live = match a.progress.as_str() {
+        "tty" => true,
+        "auto" => size.is_some(),
+        _ => false,
+    };
+    if !live {
+        return Progress::new(Box::new(std::io::stderr()));
+    }
+    // `tty` asked for on something that is no terminal: the size of a common one.
+    let (cols, rows) = size.map_or((80, 24), |ws| (ws.ws_col, ws.ws_row));
+    let (cols, rows) = if cols == 0 || rows == 0 {
+        (80, 24)
+    } else {
+        (cols, rows)
+    };
+    Progress::tty(
+        Box::new(std::io::stderr()),
+        usize::from(cols),
+        usize::from(rows),
+    )
 }
 
 fn options(a: &BuildArgs) -> Result<BuildOptions, CliError> {

@@ -1,5 +1,6 @@
-//! Build progress in BuildKit's plain format: each step (a "vertex") gets a number and its
-//! lines start with it.
+//! Build progress as BuildKit shows it: plain lines where each step (a "vertex") gets a
+//! number and its lines start with it, or on a terminal a live view redrawn in place
+//! ([`Progress::tty`]).
 //!
 //! ```text
 //! #5 [2/4] COPY . /app
@@ -27,13 +28,20 @@
 //! assert!(text.ends_with("#2 CACHED\n"), "{text}");
 //! ```
 
+mod tty;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use tty::Frame;
+
 /// How many lines of a step's output are kept for the error summary.
 const KEPT_LINES: usize = 20;
+
+/// How often output alone redraws the live view.
+const REDRAW_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Where progress lines go.
 pub struct Progress {
@@ -41,16 +49,51 @@ pub struct Progress {
     next: AtomicUsize,
 }
 
+/// Something that happened to a step.
+enum Event<'a> {
+    Started(&'a str),
+    /// Output of the step's process, `elapsed` seconds after it started.
+    Log {
+        elapsed: f64,
+        text: &'a str,
+    },
+    Status(&'a str),
+    Done(f64),
+    Cached,
+    Error(&'a str),
+}
+
 struct Printer {
     sink: Option<Box<dyn Write + Send>>,
     /// The vertex whose line was printed last: a blank line separates vertices.
     last: usize,
+    /// The live view of a terminal, redrawn on every event; `None` prints plain lines.
+    frame: Option<Frame>,
 }
 
 impl Printer {
-    fn line(&mut self, vertex: usize, text: &str) {
+    fn event(&mut self, vertex: usize, event: Event) {
         let Some(sink) = self.sink.as_mut() else {
             return;
+        };
+        // Progress is informational: a closed stderr must not fail the build.
+        if let Some(frame) = self.frame.as_mut() {
+            frame.apply(vertex, &event);
+            // A step that prints a lot must not redraw the whole frame per line: output waits
+            // for the next redraw; a step starting or ending is shown at once.
+            let output = matches!(event, Event::Log { .. } | Event::Status(_));
+            if !output || frame.since_drawn() >= REDRAW_EVERY {
+                let _ = frame.draw(sink);
+            }
+            return;
+        }
+        let text = match event {
+            Event::Started(name) => name.to_string(),
+            Event::Log { elapsed, text } => format!("{elapsed:.3} {text}"),
+            Event::Status(text) => text.to_string(),
+            Event::Done(secs) => format!("DONE {secs:.1}s"),
+            Event::Cached => "CACHED".to_string(),
+            Event::Error(message) => format!("ERROR: {message}"),
         };
         let gap = if self.last != 0 && self.last != vertex {
             "\n"
@@ -58,7 +101,6 @@ impl Printer {
             ""
         };
         self.last = vertex;
-        // Progress is informational: a closed stderr must not fail the build.
         let _ = writeln!(sink, "{gap}#{vertex} {text}");
         let _ = sink.flush();
     }
@@ -88,26 +130,32 @@ impl Write for Buffer {
 }
 
 impl Progress {
-    /// Progress written to `sink` (usually stderr).
-    pub fn new(sink: Box<dyn Write + Send>) -> Progress {
+    fn with(sink: Option<Box<dyn Write + Send>>, frame: Option<Frame>) -> Progress {
         Progress {
             out: Mutex::new(Printer {
-                sink: Some(sink),
+                sink,
                 last: 0,
+                frame,
             }),
             next: AtomicUsize::new(1),
         }
     }
 
+    /// Plain lines written to `sink` (usually stderr), as `--progress plain` prints them.
+    pub fn new(sink: Box<dyn Write + Send>) -> Progress {
+        Progress::with(Some(sink), None)
+    }
+
+    /// A live view for a terminal of `width` x `height`, as `--progress tty` shows it: a
+    /// header with the time and the count of finished steps, a line per step, and the last
+    /// lines of output of the steps that run, redrawn in place.
+    pub fn tty(sink: Box<dyn Write + Send>, width: usize, height: usize) -> Progress {
+        Progress::with(Some(sink), Some(Frame::new(width, height)))
+    }
+
     /// No output at all (`-q`).
     pub fn silent() -> Progress {
-        Progress {
-            out: Mutex::new(Printer {
-                sink: None,
-                last: 0,
-            }),
-            next: AtomicUsize::new(1),
-        }
+        Progress::with(None, None)
     }
 
     /// Progress kept in memory.
@@ -119,7 +167,7 @@ impl Progress {
     /// Starts a step: prints `#N name`.
     pub fn vertex(&self, name: &str) -> Vertex<'_> {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
-        self.print(id, name);
+        self.event(id, Event::Started(name));
         Vertex {
             progress: self,
             id,
@@ -129,11 +177,11 @@ impl Progress {
         }
     }
 
-    fn print(&self, vertex: usize, text: &str) {
+    fn event(&self, vertex: usize, event: Event) {
         self.out
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .line(vertex, text);
+            .event(vertex, event);
     }
 }
 
@@ -165,7 +213,7 @@ impl Vertex<'_> {
 
     /// A status line of the step (`writing image sha256:... done`).
     pub fn status(&self, text: &str) {
-        self.progress.print(self.id, text);
+        self.progress.event(self.id, Event::Status(text));
     }
 
     /// Output of the step's process; complete lines are printed with their time.
@@ -181,8 +229,13 @@ impl Vertex<'_> {
 
     fn print_log(&self, state: &mut VertexLog, text: String) {
         let elapsed = self.started.elapsed().as_secs_f64();
-        self.progress
-            .print(self.id, &format!("{elapsed:.3} {text}"));
+        self.progress.event(
+            self.id,
+            Event::Log {
+                elapsed,
+                text: &text,
+            },
+        );
         if state.kept.len() == KEPT_LINES {
             state.kept.remove(0);
         }
@@ -210,20 +263,20 @@ impl Vertex<'_> {
     /// The step reused a cached result.
     pub fn cached(self) {
         self.flush();
-        self.progress.print(self.id, "CACHED");
+        self.progress.event(self.id, Event::Cached);
     }
 
     /// The step finished.
     pub fn done(self) {
         self.flush();
         let elapsed = self.started.elapsed().as_secs_f64();
-        self.progress.print(self.id, &format!("DONE {elapsed:.1}s"));
+        self.progress.event(self.id, Event::Done(elapsed));
     }
 
     /// The step failed.
     pub fn error(&self, message: &str) {
         self.flush();
-        self.progress.print(self.id, &format!("ERROR: {message}"));
+        self.progress.event(self.id, Event::Error(message));
     }
 }
 
