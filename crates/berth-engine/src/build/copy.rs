@@ -11,6 +11,7 @@ use berth_build::context::{EntryKind, Selected};
 
 use super::error::BuildError;
 use super::place::{is_dir, write_dir, write_file, write_symlink, Meta, Owner, Root};
+pub(crate) use crate::image::changes::clean_path;
 
 /// How the files of one `COPY`/`ADD` are placed.
 pub(crate) struct CopyOptions {
@@ -252,21 +253,6 @@ fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
-}
-
-/// `/a/./b/../c/` → `/a/c`: an absolute, clean path.
-pub(crate) fn clean_path(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// `/a/b/c` → (`/a/b`, `c`).

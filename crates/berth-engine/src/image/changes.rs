@@ -121,15 +121,20 @@ pub fn apply_instruction(config: &mut RunConfig, instruction: &Instruction) -> R
 /// Shell form runs through the image's SHELL (default `/bin/sh -c`).
 fn command_line(config: &RunConfig, c: &CmdLine) -> Vec<String> {
     if c.prepend_shell {
-        let mut argv = config
-            .shell
-            .clone()
-            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let mut argv = shell_of(config);
         argv.push(c.args.join(" "));
         argv
     } else {
         c.args.clone()
     }
+}
+
+/// The image's SHELL, `/bin/sh -c` by default.
+pub(crate) fn shell_of(config: &RunConfig) -> Vec<String> {
+    config
+        .shell
+        .clone()
+        .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()])
 }
 
 /// Sets `KEY=value` in a Docker env list, replacing an earlier value of the key.
@@ -154,7 +159,7 @@ pub(crate) fn join_workdir(current: &str, dir: &str) -> String {
     clean_path(&joined)
 }
 
-fn clean_path(p: &str) -> String {
+pub(crate) fn clean_path(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
         match c {

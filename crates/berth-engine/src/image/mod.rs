@@ -1,7 +1,7 @@
 //! Image use cases: import, list, inspect, tag, remove, prune, history, save and load.
 
 mod archive;
-mod changes;
+pub(crate) mod changes;
 mod history;
 mod import;
 mod inspect;
