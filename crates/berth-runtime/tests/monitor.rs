@@ -989,6 +989,26 @@ fn a_cli_gone_before_attaching_leaves_the_container_created() {
     );
 }
 
+/// The container's next monitor (a new `start` while this one finishes) binds the socket's
+/// name anew: the finishing monitor leaves that name alone.
+#[test]
+fn a_monitor_leaves_a_socket_name_bound_anew_alone() {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["echo", "never"]);
+    let mut plan = Plan::new(&work, &spec, &id);
+    plan.wait_for_attach = true;
+    let mut monitor = Launched::start(plan);
+    let next = monitor.socket().to_path_buf();
+    std::fs::remove_file(&next).expect("the first monitor's socket");
+    let listener = std::os::unix::net::UnixListener::bind(&next).expect("bound anew");
+    monitor.ready = None;
+    assert_eq!(monitor.finish(), ["run returned ok"]);
+    assert!(next.exists(), "the first monitor removed the new socket");
+    std::os::unix::net::UnixStream::connect(&next).expect("the new socket answers");
+    drop(listener);
+}
+
 #[test]
 fn logs_follow_a_running_container_to_its_end() {
     let work = Workdir::new();

@@ -31,6 +31,8 @@ pub(crate) struct Supervisor<'h> {
     runtime: Box<dyn Runtime>,
     hooks: &'h mut dyn MonitorHooks,
     listener: UnixListener,
+    /// The socket file's identity (device, inode) when bound: see [`Supervisor::remove_socket`].
+    socket_file: Option<(u64, u64)>,
     conns: Vec<Conn>,
     log: LogWriter,
     /// Until the first start succeeded or failed.
@@ -90,11 +92,13 @@ impl<'h> Supervisor<'h> {
             monitor_pid: rustix::process::getpid().as_raw_nonzero().get(),
         });
         let wait_for_attach = config.wait_for_attach;
+        let socket_file = file_id(&config.socket_path);
         let mut supervisor = Supervisor {
             runtime: Box::new(Isolated::new(config.runtime.runtime())),
             size: config.initial_size,
             config,
             hooks,
+            socket_file,
             listener,
             conns: Vec::new(),
             log,
@@ -551,7 +555,7 @@ impl<'h> Supervisor<'h> {
     /// goes first, so a new monitor for the same container can bind it at once.
     fn finish(&mut self, code: i32, oom_killed: bool, start_error: Option<&str>) {
         self.hooks.finished();
-        let _ = std::fs::remove_file(&self.config.socket_path);
+        self.remove_socket();
         self.tell_exit(code, oom_killed, start_error);
         self.phase = Phase::Done;
     }
@@ -570,7 +574,7 @@ impl<'h> Supervisor<'h> {
     /// to attach. The monitor ends without calling hooks; the container stays created.
     fn abandon(&mut self) {
         self.ready = None;
-        let _ = std::fs::remove_file(&self.config.socket_path);
+        self.remove_socket();
         self.phase = Phase::Done;
     }
 
@@ -620,6 +624,25 @@ impl<'h> Supervisor<'h> {
         self.conns.clear();
         self.reaper.reap_orphans(None);
     }
+}
+
+impl Supervisor<'_> {
+    /// Removes the socket's name, unless the name is no longer this monitor's: once the
+    /// container's exit is recorded, a new `start` may launch the container's next monitor,
+    /// which binds the name anew while this one is still finishing.
+    fn remove_socket(&self) {
+        let path = &self.config.socket_path;
+        if self.socket_file.is_some() && file_id(path) == self.socket_file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Binds the socket (replacing a stale one), opens the log, watches SIGCHLD.
