@@ -43,17 +43,26 @@ pub(crate) fn sync(store_key: &str, root: &Path, needed: bool) -> Result<()> {
         .ctx("locking", dir)?;
 
     let marker = markers.join(store_key);
-    if needed {
+    let owner = root.as_os_str().as_encoded_bytes();
+    // Called for every container start and stop: with the marker in place (the common case)
+    // nothing is written, and the other stores' markers, which hundreds of test stores may
+    // have left, are only looked through when this store registers or leaves.
+    let registered = fs::read(&marker).is_ok_and(|m| m == owner);
+    if needed && !registered {
         // The marker names its store, so one whose store was deleted can be told apart.
-        fs::write(&marker, root.as_os_str().as_encoded_bytes()).ctx("writing", &marker)?;
-    } else if marker.exists() {
-        fs::remove_file(&marker).ctx("removing", &marker)?;
+        fs::write(&marker, owner).ctx("writing", &marker)?;
+        sweep_gone_stores(&markers);
+    } else if !needed {
+        if marker.exists() {
+            fs::remove_file(&marker).ctx("removing", &marker)?;
+        }
+        sweep_gone_stores(&markers);
     }
-    sweep_gone_stores(&markers);
-    let anyone = fs::read_dir(&markers)
-        .ctx("reading", &markers)?
-        .next()
-        .is_some();
+    let anyone = needed
+        || fs::read_dir(&markers)
+            .ctx("reading", &markers)?
+            .next()
+            .is_some();
     let saved: PathBuf = dir.join("ip_forward.saved");
     if anyone {
         if saved.exists() {

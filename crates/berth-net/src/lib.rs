@@ -103,6 +103,7 @@ pub use ports::{
 };
 pub use setup::{ContainerNet, ContainerNetRequest, NetworkAttach, NetworkMode};
 pub use subnet::Subnet;
+pub use teardown::delete_links;
 
 impl Networks<'_> {
     /// Creates the network namespace of container `id` under the run root and returns its path;

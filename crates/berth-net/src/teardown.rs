@@ -13,6 +13,39 @@ impl Networks<'_> {
     /// Removes everything berth-net set up for container `id`. Idempotent, and it keeps going
     /// past failures (reporting the first), so a half-set-up container is cleaned up too.
     pub fn teardown_container(&self, id: &str) -> Result<()> {
+        self.teardown(id, true).1
+    }
+
+    /// [`Networks::teardown_container`] except the veth pairs, whose host ends it returns (also
+    /// when a step failed) for [`delete_links`]. Deleting a link waits for an RCU barrier
+    /// (about 10 ms here), which a caller may rather not make its user wait for; unpin the
+    /// container's namespace first, so that the pairs normally go with it.
+    pub fn teardown_container_but_links(&self, id: &str) -> (Vec<String>, Result<()>) {
+        self.teardown(id, false)
+    }
+
+    fn teardown(&self, id: &str, delete_links_now: bool) -> (Vec<String>, Result<()>) {
+        let endpoints = match self.endpoints_of_container(id) {
+            Ok(endpoints) => endpoints,
+            Err(e) => return (Vec::new(), Err(e)),
+        };
+        let links = if delete_links_now {
+            Vec::new()
+        } else {
+            endpoints.iter().map(|e| e.veth.clone()).collect()
+        };
+        (
+            links,
+            self.teardown_endpoints(id, &endpoints, delete_links_now),
+        )
+    }
+
+    fn teardown_endpoints(
+        &self,
+        id: &str,
+        endpoints: &[crate::model::Endpoint],
+        delete_links_now: bool,
+    ) -> Result<()> {
         let mut first_err = None;
         let mut note = |r: Result<()>| {
             if let Err(e) = r {
@@ -20,10 +53,11 @@ impl Networks<'_> {
             }
         };
         note(helpers::stop(self.store, helpers::PROXY, id));
-        let endpoints = self.endpoints_of_container(id)?;
-        for ep in &endpoints {
-            // Deleting the host end takes the peer in the container's namespace with it.
-            note(link::delete_link(&ep.veth).map(|_| ()));
+        if delete_links_now {
+            for ep in endpoints {
+                // Deleting the host end takes the peer in the container's namespace with it.
+                note(link::delete_link(&ep.veth).map(|_| ()));
+            }
         }
         let removed = db::write(self.store, |tx| {
             let eps = tx.execute(
@@ -77,4 +111,16 @@ impl Networks<'_> {
         }
         Ok(reclaimed)
     }
+}
+
+/// Deletes host network devices by name (what [`Networks::teardown_container_but_links`]
+/// left); a device already gone is fine.
+pub fn delete_links(names: &[String]) -> Result<()> {
+    let mut first_err = None;
+    for name in names {
+        if let Err(e) = link::delete_link(name) {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
 }

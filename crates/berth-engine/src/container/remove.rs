@@ -53,19 +53,21 @@ impl Engine {
     /// Network, mount, record, volumes; the directories moved aside.
     fn remove_exited(&self, c: &Container, volumes: bool) -> Result<Leftovers> {
         let stored = Stored::parse(&c.config);
-        self.teardown_network(&c.id, &stored.host_config.network_mode);
+        let mut leftovers = Leftovers {
+            links: self.teardown_network_but_links(&c.id, &stored.host_config.network_mode),
+            dirs: Vec::new(),
+        };
         if let Ok(rootfs) = self.rootfs(c) {
             rootfs.unmount()?;
         }
         self.store().delete_container_record(&c.id)?;
-        let mut leftovers = Leftovers(Vec::new());
         let run_dir = self.store().container_run_dir(&c.id);
         if let Some(moved) = move_aside(&run_dir, &self.runroot().join(TRASH)) {
-            leftovers.0.push(moved);
+            leftovers.dirs.push(moved);
         }
         let dir = self.store().container_dir(&c.id);
         match move_aside(&dir, &self.store().root().join(TRASH)) {
-            Some(moved) => leftovers.0.push(moved),
+            Some(moved) => leftovers.dirs.push(moved),
             None => match fs::remove_dir_all(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(EngineError::io(format!("removing {}", dir.display()))(e))
@@ -138,13 +140,18 @@ impl Engine {
 /// the run root (a rename never leaves its filesystem).
 const TRASH: &str = "trash";
 
-/// Directories of a removed container, already out of the store's sight.
+/// What of a removed container is left to delete: its veth pairs (normally gone with its
+/// network namespace already) and its directories, already out of the store's sight.
 #[must_use = "the directories stay in the trash until deleted"]
-pub(crate) struct Leftovers(Vec<PathBuf>);
+pub(crate) struct Leftovers {
+    links: Vec<String>,
+    dirs: Vec<PathBuf>,
+}
 
 impl Leftovers {
     pub(crate) fn delete(self) {
-        for dir in self.0 {
+        let _ = berth_net::delete_links(&self.links);
+        for dir in self.dirs {
             let _ = fs::remove_dir_all(&dir);
         }
     }
@@ -188,7 +195,11 @@ mod tests {
         assert!(!dir.exists());
         assert_eq!(moved, trash.join("abc"));
         assert!(moved.join("upper/deep").is_dir());
-        Leftovers(vec![moved]).delete();
+        Leftovers {
+            links: Vec::new(),
+            dirs: vec![moved],
+        }
+        .delete();
         assert_eq!(fs::read_dir(&trash).expect("trash").count(), 0);
     }
 

@@ -3,8 +3,8 @@
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use berth_runtime::monitor::{ReadyEvent, ReadyReader};
 use berth_store::Container;
@@ -55,37 +55,20 @@ impl Engine {
         let stored = Stored::parse(&c.config);
         let run_dir = self.store().container_run_dir(&c.id);
         std::fs::create_dir_all(&run_dir).map_err(EngineError::io("creating the run directory"))?;
-        let bundle = run_dir.join("bundle");
-        {
-            let _lock = self.lock_mount(&c.id)?;
-            let mut rootfs = self.rootfs(&c)?;
-            rootfs.volatile = stored.host_config.auto_remove;
-            rootfs.mount()?;
-            let prepared = (|| {
-                self.populate_volumes(&stored, &rootfs.merged)?;
-                ensure_workdir(&rootfs.merged, &stored.config.working_dir)?;
-                let netns = self.setup_network(&c, &stored)?;
-                let bundle_written = (|| {
-                    let spec = self.container_spec(&c, &stored, &rootfs.merged, netns)?;
-                    let mut oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
-                    if !stored.config.domainname.is_empty() {
-                        oci.set_domainname(Some(stored.config.domainname.clone()));
-                    }
-                    std::fs::create_dir_all(&bundle)
-                        .map_err(EngineError::io("creating the bundle"))?;
-                    berth_runtime::write_bundle(&bundle, &oci).map_err(runtime_error)
-                })();
-                if bundle_written.is_err() {
-                    self.teardown_network(&c.id, &stored.host_config.network_mode);
-                }
-                bundle_written
-            })();
-            if let Err(e) = prepared {
-                let _ = rootfs.unmount();
-                return Err(e);
-            }
-        }
-        match self.spawn_monitor(&c, wait_for_attach) {
+        // A monitor that waits for its client does not touch the bundle before then, so it
+        // may start up (exec, open the store, listen) while the rest is prepared here. If the
+        // preparation fails, dropping it closes its pipe and it gives up.
+        let early = if wait_for_attach {
+            Some(self.launch_monitor(&c, true)?)
+        } else {
+            None
+        };
+        self.prepare_start(&c, &stored, &run_dir.join("bundle"))?;
+        let launched = match early {
+            Some(launched) => Ok(launched),
+            None => self.launch_monitor(&c, false),
+        };
+        match launched.and_then(|l| l.listening()) {
             Ok(s) => Ok(Some(s)),
             Err(e) => {
                 self.teardown_network(&c.id, &stored.host_config.network_mode);
@@ -97,6 +80,37 @@ impl Engine {
         }
     }
 
+    /// The rootfs mounted, volumes seeded, the network set up and the bundle written; on
+    /// failure none of it is left.
+    fn prepare_start(&self, c: &Container, stored: &Stored, bundle: &Path) -> Result<()> {
+        let _lock = self.lock_mount(&c.id)?;
+        let mut rootfs = self.rootfs(c)?;
+        rootfs.volatile = stored.host_config.auto_remove;
+        rootfs.mount()?;
+        let prepared = (|| {
+            self.populate_volumes(stored, &rootfs.merged)?;
+            ensure_workdir(&rootfs.merged, &stored.config.working_dir)?;
+            let netns = self.setup_network(c, stored)?;
+            let bundle_written = (|| {
+                let spec = self.container_spec(c, stored, &rootfs.merged, netns)?;
+                let mut oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
+                if !stored.config.domainname.is_empty() {
+                    oci.set_domainname(Some(stored.config.domainname.clone()));
+                }
+                std::fs::create_dir_all(bundle).map_err(EngineError::io("creating the bundle"))?;
+                berth_runtime::write_bundle(bundle, &oci).map_err(runtime_error)
+            })();
+            if bundle_written.is_err() {
+                self.teardown_network(&c.id, &stored.host_config.network_mode);
+            }
+            bundle_written
+        })();
+        if prepared.is_err() {
+            let _ = rootfs.unmount();
+        }
+        prepared
+    }
+
     /// `start` without attaching: returns once the container runs.
     pub fn start_detached(&self, name: &str) -> Result<String> {
         let c = self.container(name)?;
@@ -106,8 +120,9 @@ impl Engine {
         Ok(c.id)
     }
 
-    /// Re-executes this binary as the container's monitor and waits until it listens.
-    fn spawn_monitor(&self, c: &Container, wait_for_attach: bool) -> Result<Starting> {
+    /// Re-executes this binary as the container's monitor; [`Launched::listening`] waits
+    /// until it listens.
+    fn launch_monitor(&self, c: &Container, wait_for_attach: bool) -> Result<Launched> {
         let exe = std::env::current_exe().map_err(EngineError::io("finding the berth binary"))?;
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| EngineError::io("creating a pipe")(e.into()))?;
@@ -140,13 +155,39 @@ impl Engine {
                 Ok(())
             });
         }
-        let mut child = cmd
+        let child = cmd
             .spawn()
             .map_err(EngineError::io("starting the container's monitor"))?;
         drop(write);
-        // The monitor forks itself away at once; its first process exits and is reaped here.
-        let _ = child.wait();
-        let mut ready = ReadyReader::new(read);
+        Ok(Launched {
+            child,
+            ready: Some(ReadyReader::new(read)),
+            id: c.id.clone(),
+            socket: self.monitor_socket(&c.id),
+        })
+    }
+
+    pub fn monitor_socket(&self, id: &str) -> PathBuf {
+        self.store().container_run_dir(id).join("monitor.sock")
+    }
+}
+
+/// A monitor process on its way up.
+struct Launched {
+    /// Its first process, which forks the monitor away and exits at once.
+    child: Child,
+    ready: Option<ReadyReader>,
+    id: String,
+    socket: PathBuf,
+}
+
+impl Launched {
+    /// Waits until the monitor listens on its socket.
+    fn listening(mut self) -> Result<Starting> {
+        let _ = self.child.wait();
+        let Some(mut ready) = self.ready.take() else {
+            return Err(EngineError::Other("the monitor's pipe is gone".into()));
+        };
         match ready.next() {
             Some(Ok(ReadyEvent::Listening { .. })) => {}
             Some(Ok(ReadyEvent::Error { code, message })) => {
@@ -161,14 +202,19 @@ impl Engine {
             }
         }
         Ok(Starting {
-            id: c.id.clone(),
-            socket: self.monitor_socket(&c.id),
+            id: std::mem::take(&mut self.id),
+            socket: std::mem::take(&mut self.socket),
             ready,
         })
     }
+}
 
-    pub fn monitor_socket(&self, id: &str) -> PathBuf {
-        self.store().container_run_dir(id).join("monitor.sock")
+impl Drop for Launched {
+    /// Given up (the preparation failed): the closed pipe tells the monitor to end without
+    /// creating anything; its first process is reaped.
+    fn drop(&mut self) {
+        self.ready = None;
+        let _ = self.child.wait();
     }
 }
 
