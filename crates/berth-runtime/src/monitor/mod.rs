@@ -36,6 +36,7 @@
 mod clients;
 mod container;
 mod daemon;
+mod grace_period;
 mod hooks;
 mod isolated;
 mod oom;
