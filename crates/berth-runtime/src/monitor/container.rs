@@ -65,7 +65,6 @@ impl Run {
         size: Option<(u16, u16)>,
     ) -> Result<Self> {
         let oom = OomCounter::for_bundle(&config.bundle);
-        super::grace_period::start();
         let (init, outputs, stdin, pty) = if config.terminal {
             start_with_pty(config, runtime, size)?
         } else {

@@ -36,7 +36,6 @@
 mod clients;
 mod container;
 mod daemon;
-mod grace_period;
 mod hooks;
 mod isolated;
 mod oom;
