@@ -11,8 +11,10 @@ PS_CONTAINERS=${PS_CONTAINERS:-500}
 RSS_CONTAINERS=${RSS_CONTAINERS:-10}
 W=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 export BERTH_ROOT=$W/root BERTH_RUNROOT=$W/run
+PODMAN_IMAGE=localhost/berth-bench-busybox
 cleanup() {
   "$BERTH" rm -f $("$BERTH" ps -aq) >/dev/null 2>&1 || true
+  if command -v podman >/dev/null; then podman rmi -f "$PODMAN_IMAGE" >/dev/null 2>&1 || true; fi
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -47,13 +49,20 @@ cmds=(
   -n "runc run (same bundle)" "runc --root $W/runc-state run --bundle $W/bundle bench-\$RANDOM"
 )
 if command -v podman >/dev/null; then
-  cmds+=(-n "podman run --rm busybox true" "podman run --rm busybox true")
+  # The same rootfs as an image of podman's. Podman asks runc for rlimits at least the
+  # caller's hard limits, which runc may not raise here (no CAP_SYS_RESOURCE): give it
+  # limits below them.
+  tar -C "$W/runc-rootfs" -c . | podman import - "$PODMAN_IMAGE" >/dev/null
+  P="podman run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+  cmds+=(-n "podman run --rm busybox true" "$P $PODMAN_IMAGE true"
+         -n "podman run --rm --network none busybox true" "$P --network none $PODMAN_IMAGE true")
 fi
 if docker info >/dev/null 2>&1; then
   cmds+=(-n "docker run --rm busybox true" "docker run --rm busybox true"
+         -n "docker run --rm --network none busybox true" "docker run --rm --network none busybox true"
          -n "docker run -d + stop -t 0 + rm" "docker rm \$(docker stop -t 0 \$(docker run -d busybox sleep 100))")
 fi
-hyperfine --warmup 3 --runs "$RUNS" --style basic --export-markdown "$W/run.md" "${cmds[@]}"
+hyperfine --warmup 5 --runs "$RUNS" --style basic --export-markdown "$W/run.md" "${cmds[@]}"
 cat "$W/run.md"
 
 # ps -a with many containers.

@@ -244,36 +244,24 @@ impl MonitorHooks for Hooks<'_> {
     }
 }
 
-/// Drops the monitor's executable pages from its resident set once the container runs. Start-up
-/// ran much of berth's code (argument parsing, the store, the spec); the monitor's loop needs
+/// Drops the monitor's start-up pages of files from its resident set once the container runs.
+/// Start-up ran much of berth's code (argument parsing, the store, the spec) and the dynamic
+/// loader read all of the binary's relocations (about 800 KiB); the monitor's loop needs
 /// little of it, and what it needs comes back from the page cache on the next touch. Only
-/// never-written mappings (`r-xp`) are dropped: discarding a written private page would lose
-/// data, a text page loses nothing. This is what keeps a monitor near conmon's size.
+/// read-only file mappings without a private (written) page are dropped: discarding a
+/// written page would lose data (the relocated RELRO segment is one), a clean page loses
+/// nothing. This is what keeps a monitor near conmon's size.
 fn shed_code_pages() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
-    for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = line.split_whitespace().nth(5).unwrap_or("");
-        if perms != "r-xp" || !path.starts_with('/') {
+    for ((start, end), private_kib) in read_only_file_mappings(&smaps) {
+        if private_kib != 0 {
             continue;
         }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (
-            usize::from_str_radix(start, 16),
-            usize::from_str_radix(end, 16),
-        ) else {
-            continue;
-        };
-        // SAFETY: the range is a whole mapping of this process that is read-only and
-        // executable, so no data is lost; MADV_DONTNEED only unmaps its resident pages, which
-        // fault back in from the file when next executed.
+        // SAFETY: the range is a whole mapping of this process that is read-only, backed by
+        // a file and holds no private page, so no data is lost; MADV_DONTNEED only unmaps its
+        // resident pages, which fault back in from the file when next used.
         unsafe {
             let _ = rustix::mm::madvise(
                 start as *mut std::ffi::c_void,
@@ -281,5 +269,70 @@ fn shed_code_pages() {
                 rustix::mm::Advice::LinuxDontNeed,
             );
         }
+    }
+}
+
+/// The read-only file mappings of `/proc/self/smaps`: their address range and how many KiB
+/// of private (anonymous) pages they hold.
+fn read_only_file_mappings(smaps: &str) -> Vec<((usize, usize), u64)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let Some(first) = f.next() else {
+            continue;
+        };
+        if let Some((start, end)) = first.split_once('-') {
+            // A mapping's header: "start-end perms offset dev inode path".
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            let range = match (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
+                (Ok(s), Ok(e)) => Some((s, e)),
+                _ => None,
+            };
+            current =
+                range.filter(|_| (perms == "r-xp" || perms == "r--p") && path.starts_with('/'));
+        } else if first == "Anonymous:" {
+            if let Some(range) = current.take() {
+                let kib = f.next().and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
+                out.push((range, kib));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_file_mappings_are_found_with_their_private_pages() {
+        let smaps = "\
+5557000-5558000 r--p 00000000 fe:00 7757841 /usr/bin/berth
+Rss:                1120 kB
+Anonymous:             0 kB
+5558000-5559000 r-xp 003b6000 fe:00 7757841 /usr/bin/berth
+Anonymous:             0 kB
+5559000-555a000 r--p 011a1000 fe:00 7757841 /usr/bin/berth
+Anonymous:           604 kB
+555a000-555b000 rw-p 01237000 fe:00 7757841 /usr/bin/berth
+Anonymous:            32 kB
+555c000-555d000 rw-p 00000000 00:00 0 [heap]
+Anonymous:           636 kB
+7f00000-7f01000 r--p 00000000 00:00 0
+Anonymous:             0 kB
+";
+        assert_eq!(
+            read_only_file_mappings(smaps),
+            [
+                ((0x5557000, 0x5558000), 0),
+                ((0x5558000, 0x5559000), 0),
+                ((0x5559000, 0x555a000), 604)
+            ]
+        );
     }
 }
