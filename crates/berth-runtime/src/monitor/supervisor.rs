@@ -31,8 +31,8 @@ pub(crate) struct Supervisor<'h> {
     runtime: Box<dyn Runtime>,
     hooks: &'h mut dyn MonitorHooks,
     listener: UnixListener,
-    /// The socket file's identity (device, inode) when bound: see [`Supervisor::remove_socket`].
-    socket_file: Option<(u64, u64)>,
+    /// The socket file's identity (device, inode, change time) when bound: see [`Supervisor::remove_socket`].
+    socket_file: Option<(u64, u64, i64, i64)>,
     conns: Vec<Conn>,
     log: LogWriter,
     /// Until the first start succeeded or failed.
@@ -638,11 +638,13 @@ impl Supervisor<'_> {
     }
 }
 
-fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+/// A file's identity: the inode number alone may be reused at once for a name bound anew,
+/// the change time (in nanoseconds) then tells the two apart.
+fn file_id(path: &std::path::Path) -> Option<(u64, u64, i64, i64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::symlink_metadata(path)
         .ok()
-        .map(|m| (m.dev(), m.ino()))
+        .map(|m| (m.dev(), m.ino(), m.ctime(), m.ctime_nsec()))
 }
 
 /// Binds the socket (replacing a stale one), opens the log, watches SIGCHLD.
