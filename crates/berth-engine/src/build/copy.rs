@@ -7,7 +7,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use berth_build::context::{EntryKind, Selected};
+use berth_build::context::{ContextEntry, EntryKind, Selected};
 
 use super::error::BuildError;
 use super::place::{is_dir, write_dir, write_file, write_symlink, Meta, Owner, Root};
@@ -53,6 +53,22 @@ impl CopyOptions {
     fn dir_owner(&self) -> Owner {
         self.chown.unwrap_or(Owner::ROOT)
     }
+
+    /// A copied entry's mode, owner and mtime: `--chmod`/`--chown` win; otherwise its own mode,
+    /// and its own owner only when it comes from an image (`keep_owner`), else root.
+    fn meta_of(&self, entry: &ContextEntry, keep_owner: bool) -> Meta {
+        let own = Owner {
+            uid: entry.uid,
+            gid: entry.gid,
+        };
+        Meta {
+            mode: self.chmod.unwrap_or(entry.mode),
+            owner: self
+                .chown
+                .unwrap_or(if keep_owner { own } else { Owner::ROOT }),
+            mtime: Some(entry.mtime),
+        }
+    }
 }
 
 pub(crate) fn place(root: &Root, opts: &CopyOptions, items: &[Item]) -> Result<(), BuildError> {
@@ -83,19 +99,7 @@ pub(crate) fn place(root: &Root, opts: &CopyOptions, items: &[Item]) -> Result<(
                     let entry = &sel.entries[0];
                     let (parent, name) = split(&target);
                     let dir = root.mkdir_all(parent, opts.dir_owner())?;
-                    let owner = opts.chown.unwrap_or(if *keep_owner {
-                        Owner {
-                            uid: entry.uid,
-                            gid: entry.gid,
-                        }
-                    } else {
-                        Owner::ROOT
-                    });
-                    let meta = Meta {
-                        mode: opts.chmod.unwrap_or(entry.mode),
-                        owner,
-                        mtime: Some(entry.mtime),
-                    };
+                    let meta = opts.meta_of(entry, *keep_owner);
                     let mut file = File::open(&entry.host)
                         .map_err(|e| BuildError::new(format!("reading {}: {e}", sel.path)))?;
                     write_file(dir.as_fd(), name, &target, &mut file, meta)?;
@@ -203,19 +207,7 @@ fn copy_tree(
             };
             stack.push((rel, fd));
         }
-        let owner = opts.chown.unwrap_or(if keep_owner {
-            Owner {
-                uid: e.uid,
-                gid: e.gid,
-            }
-        } else {
-            Owner::ROOT
-        });
-        let meta = Meta {
-            mode: opts.chmod.unwrap_or(e.mode),
-            owner,
-            mtime: Some(e.mtime),
-        };
+        let meta = opts.meta_of(e, keep_owner);
         let shown_path = join(shown, &e.rel);
         let (_, dir) = stack
             .last()
@@ -231,7 +223,9 @@ fn copy_tree(
                     .map_err(|err| BuildError::new(format!("reading {}: {err}", e.rel)))?;
                 write_file(dir, name, &shown_path, &mut file, meta)?;
             }
-            EntryKind::Symlink(target) => write_symlink(dir, name, &shown_path, target, owner)?,
+            EntryKind::Symlink(target) => {
+                write_symlink(dir, name, &shown_path, target, meta.owner)?
+            }
             EntryKind::Other => {}
         }
     }

@@ -7,14 +7,11 @@ use std::path::{Path, PathBuf};
 
 use berth_archive::write_diff;
 use berth_store::{Digest, Layer, LayerExpect, Lease};
-use rustix::fs::CWD;
-use rustix::mount::{
-    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, unmount, FsMountFlags,
-    FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
-};
+use rustix::mount::{unmount, UnmountFlags};
 
 use super::error::{io, BuildError};
 use super::source::Scratch;
+use crate::container::rootfs::overlay;
 use crate::Engine;
 
 /// An overlay of an image's layers mounted in the scratch space.
@@ -44,7 +41,7 @@ impl Snapshot {
         let mut lowers = lowers_of(engine, top)?;
         // overlayfs needs a lower layer even over nothing.
         lowers.push(empty);
-        mount_overlay(&lowers, Some((&upper, &work)), &merged)
+        overlay(&lowers, Some((&upper, &work)), &merged, false)
             .map_err(io("mounting the step's filesystem"))?;
         Ok(Snapshot {
             upper,
@@ -70,7 +67,7 @@ impl Snapshot {
         if lowers.len() < 2 {
             lowers.push(empty2);
         }
-        mount_overlay(&lowers, None, &merged).map_err(io("mounting an image to copy from"))?;
+        overlay(&lowers, None, &merged, false).map_err(io("mounting an image to copy from"))?;
         Ok(Snapshot {
             upper: PathBuf::new(),
             merged,
@@ -85,7 +82,7 @@ impl Snapshot {
         for d in [&upper, &work, &merged] {
             fs::create_dir(d).map_err(io(format!("creating {}", d.display())))?;
         }
-        mount_overlay(&[dir.to_path_buf()], Some((&upper, &work)), &merged)
+        overlay(&[dir.to_path_buf()], Some((&upper, &work)), &merged, false)
             .map_err(io("mounting a writable bind mount"))?;
         Ok(Snapshot {
             upper,
@@ -173,34 +170,4 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
-}
-
-/// Mounts an overlay of `lowers` (top first), with an optional upper and work dir.
-fn mount_overlay(
-    lowers: &[PathBuf],
-    upper: Option<(&Path, &Path)>,
-    target: &Path,
-) -> std::io::Result<()> {
-    let fs_fd = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    for l in lowers {
-        fsconfig_set_string(&fs_fd, "lowerdir+", l)?;
-    }
-    if let Some((u, w)) = upper {
-        fsconfig_set_string(&fs_fd, "upperdir", u)?;
-        fsconfig_set_string(&fs_fd, "workdir", w)?;
-    }
-    fsconfig_create(&fs_fd)?;
-    let mnt = fsmount(
-        &fs_fd,
-        FsMountFlags::FSMOUNT_CLOEXEC,
-        MountAttrFlags::empty(),
-    )?;
-    move_mount(
-        &mnt,
-        "",
-        CWD,
-        target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )?;
-    Ok(())
 }

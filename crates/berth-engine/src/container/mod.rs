@@ -16,7 +16,7 @@ mod monitor;
 mod names;
 mod network;
 mod remove;
-mod rootfs;
+pub(crate) mod rootfs;
 mod runtime;
 mod signal;
 mod spec;

@@ -161,7 +161,7 @@ fn make_init_layer(dir: &Path) -> Result<()> {
 
 /// Mounts an overlay of `lowers` (top first), with an optional upper/work pair, at `target`;
 /// `volatile` as [`Rootfs::volatile`].
-fn overlay(
+pub(crate) fn overlay(
     lowers: &[PathBuf],
     upper: Option<(&Path, &Path)>,
     target: &Path,
