@@ -447,3 +447,77 @@ fn a_symlink_in_the_context_is_copied_as_a_link_and_never_followed_out() {
     let err = b.build(&[direct.path()]);
     assert!(err.fails(1).contains("not found"), "{err:?}");
 }
+
+#[test]
+fn copy_exclude_parents_and_link_place_files_as_buildkit_does() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let ctx = Ctx::new(
+        &b,
+        "ctx",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\n\
+                 COPY --exclude=*.log src/ /excluded/\n\
+                 COPY --parents src/a/one.txt src/b/two.txt /tree/\n\
+                 COPY --link src/a/one.txt /linked/\n",
+            ),
+            ("src/a/one.txt", "1\n"),
+            ("src/b/two.txt", "2\n"),
+            ("src/debug.log", "noise\n"),
+        ],
+    );
+    b.build_ok("flags:1", &ctx, &[]);
+    assert_eq!(
+        b.sh(
+            "flags:1",
+            "cd /excluded && find . -type f | sort; \
+             cd /tree && find . -type f | sort; cat /linked/one.txt"
+        ),
+        "./a/one.txt\n./b/two.txt\n./src/a/one.txt\n./src/b/two.txt\n1\n"
+    );
+}
+
+#[test]
+fn platform_args_proxy_args_and_maintainer_are_as_docker_sets_them() {
+    let b = Berth::new();
+    b.busybox("busybox");
+    let ctx = Ctx::new(
+        &b,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM --platform=$BUILDPLATFORM busybox\n\
+             MAINTAINER someone@example.com\n\
+             ARG TARGETPLATFORM\n\
+             ARG TARGETARCH\n\
+             RUN echo \"$TARGETPLATFORM $TARGETARCH proxy=$HTTP_PROXY\" > /seen\n",
+        )],
+    );
+    b.build_ok(
+        "plat:1",
+        &ctx,
+        &["--build-arg", "HTTP_PROXY=http://proxy:3128"],
+    );
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(
+        b.sh("plat:1", "cat /seen"),
+        format!("linux/{arch} {arch} proxy=http://proxy:3128\n")
+    );
+    let author = b
+        .run_t(&["image", "inspect", "-f", "{{.Author}}", "plat:1"])
+        .ok()
+        .to_string();
+    assert_eq!(author.trim(), "someone@example.com");
+    // The predefined proxy args stay out of the image's history, as in Docker.
+    let history = b
+        .run_t(&["history", "--no-trunc", "plat:1"])
+        .ok()
+        .to_string();
+    assert!(!history.contains("proxy:3128"), "{history}");
+}
