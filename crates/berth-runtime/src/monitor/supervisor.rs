@@ -632,8 +632,32 @@ impl Supervisor<'_> {
     /// which binds the name anew while this one is still finishing.
     fn remove_socket(&self) {
         let path = &self.config.socket_path;
-        if self.socket_file.is_some() && file_id(path) == self.socket_file {
+        if self.socket_file.is_some() && file_id(path) == self.socket_file && self.listens_at(path)
+        {
             let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Whether a connection to `path` reaches this monitor's listener. A file's identity
+    /// cannot settle it: a freed inode number goes at once to a name bound anew, and the
+    /// change time comes from a coarse clock, so both may match a socket that is not ours.
+    /// Clients queued before the probe are told apart by their pid (ours is the probe's).
+    fn listens_at(&self, path: &std::path::Path) -> bool {
+        let Ok(_probe) = crate::sockpath::connect(path) else {
+            return false;
+        };
+        let me = rustix::process::getpid();
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    let pid = rustix::net::sockopt::socket_peercred(&stream).map(|c| c.pid);
+                    if pid.is_ok_and(|pid| pid == me) {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
         }
     }
 }
