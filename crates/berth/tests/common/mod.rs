@@ -1037,6 +1037,7 @@ pub struct Pty {
     pub child: std::process::Child,
     master: File,
     screen: Arc<Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Pty {
@@ -1074,11 +1075,12 @@ impl Pty {
         let child = c.spawn().expect("spawn berth on a terminal");
         let master = File::from(master);
         let screen = Arc::new(Mutex::new(Vec::new()));
-        gather(master.try_clone().expect("dup master"), screen.clone());
+        let reader = gather(master.try_clone().expect("dup master"), screen.clone());
         Pty {
             child,
             master,
             screen,
+            reader,
         }
     }
 
@@ -1130,6 +1132,10 @@ impl Pty {
             "berth on the terminal never ended; it shows {:?}",
             self.screen()
         );
+        // What berth wrote last may still be in the terminal's buffer: the reader ends once
+        // every holder of the terminal is gone. A process berth left behind may hold it
+        // longer, so the wait is bounded.
+        eventually(Duration::from_secs(5), || self.reader.is_finished());
         code.unwrap_or(-1)
     }
 }
