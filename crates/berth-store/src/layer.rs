@@ -143,6 +143,44 @@ impl Store {
         self.record_layer(&layer)
     }
 
+    /// Makes `dir` the directory of a new layer over `parent`, without unpacking anything:
+    /// `blob` holds the uncompressed tar of `dir` as `berth_archive::write_diff` wrote it
+    /// (`size`: the bytes of its regular files), so the tar's digest is both the blob's and
+    /// the diff ID. `dir` must be on the store's filesystem and unused (a build step's
+    /// unmounted upper directory); it is moved, never copied — a containerd snapshot's commit
+    /// does the same — which spares a big `COPY` a second write of every byte. On error
+    /// `dir` may be gone.
+    pub fn adopt_layer_dir(
+        &self,
+        _lease: &Lease,
+        parent: Option<&Digest>,
+        blob: BlobWriter,
+        dir: &Path,
+        size: u64,
+    ) -> Result<Layer> {
+        let blob_size = blob.offset();
+        let digest = blob.commit(None)?;
+        let layer = Layer {
+            chain_id: chain_id(parent, &digest),
+            diff_id: digest.clone(),
+            parent: parent.cloned(),
+            size,
+            blob: Some(LayerBlob {
+                digest,
+                media_type: MEDIA_TYPE_TAR.to_string(),
+                size: blob_size,
+            }),
+        };
+        let tmp = self.root().join("layers").join(fsutil::random_name("tmp-"));
+        fs::create_dir(&tmp).ctx("creating", &tmp)?;
+        if let Err(e) = fs::rename(dir, tmp.join("diff")) {
+            fsutil::remove_tree(&tmp)?;
+            return Err(e).ctx("moving the layer's directory", dir);
+        }
+        self.commit_layer_dir(&tmp, &layer.chain_id)?;
+        self.record_layer(&layer)
+    }
+
     /// Makes an unpacked directory (`tmp/diff`) the layer's directory. When the layer is
     /// there already (another process got there first, or a crash left it whole), ours goes.
     pub(crate) fn commit_layer_dir(&self, tmp: &Path, chain: &Digest) -> Result<()> {

@@ -126,11 +126,7 @@ pub(crate) fn layer_from_upper(
     parent: Option<&Digest>,
     upper: &Path,
 ) -> Result<Option<Layer>, BuildError> {
-    let empty = fs::read_dir(upper)
-        .map_err(io(format!("reading {}", upper.display())))?
-        .next()
-        .is_none();
-    if empty {
+    if is_empty(upper)? {
         return Ok(None);
     }
     let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -155,6 +151,37 @@ pub(crate) fn layer_from_upper(
         ))),
         Err(_) => Err(BuildError::new("the layer writer panicked")),
     }
+}
+
+/// Like [`layer_from_upper`], for an upper directory nothing uses any more (its overlay is
+/// unmounted): the directory itself becomes the layer's, only its tar is written.
+pub(crate) fn layer_adopting_upper(
+    engine: &Engine,
+    lease: &Lease,
+    parent: Option<&Digest>,
+    upper: &Path,
+) -> Result<Option<Layer>, BuildError> {
+    if is_empty(upper)? {
+        return Ok(None);
+    }
+    let store = engine.store();
+    let stored = |e: berth_store::StoreError| {
+        BuildError::new(format!("storing the step's layer: {}", with_causes(&e)))
+    };
+    let mut blob = store.blobs().writer().map_err(stored)?;
+    let stats = write_diff(upper, &mut blob)
+        .map_err(|e| BuildError::new(format!("reading the step's changes: {}", with_causes(&e))))?;
+    store
+        .adopt_layer_dir(lease, parent, blob, upper, stats.size)
+        .map(Some)
+        .map_err(stored)
+}
+
+fn is_empty(dir: &Path) -> Result<bool, BuildError> {
+    Ok(fs::read_dir(dir)
+        .map_err(io(format!("reading {}", dir.display())))?
+        .next()
+        .is_none())
 }
 
 /// An error and the errors under it, `outer: inner: ...`, each said once.
