@@ -140,6 +140,10 @@ fn run_created(
     for point in &missing_points {
         remove_mount_point(&rootfs.upper, point);
     }
+    // With the overlay gone nothing writes to the upper directory any more: it can become the
+    // layer's directory as it is (the monitor's own unmount, after the exit, is then a no-op).
+    let _lock = engine.lock_mount(&c.id)?;
+    rootfs.unmount()?;
     layer_from_upper(engine, lease, spec.top_layer, &rootfs.upper)
 }
 

@@ -2,11 +2,11 @@
 //! content becomes the step's layer), or a read-only view of another stage's image to copy
 //! from. Both live in the build's scratch space and are unmounted when dropped.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use berth_archive::write_diff;
-use berth_store::{Digest, Layer, LayerExpect, Lease};
+use berth_store::{Digest, Layer, Lease};
 use rustix::mount::{unmount, UnmountFlags};
 
 use super::error::{io, BuildError};
@@ -119,43 +119,9 @@ pub(crate) fn lowers_of(engine: &Engine, top: Option<&Digest>) -> Result<Vec<Pat
 }
 
 /// The layer holding what a step wrote into `upper` (over the layer `parent`), or `None`
-/// when it wrote nothing.
+/// when it wrote nothing. Nothing may use `upper` any more (its overlay is unmounted): the
+/// directory itself becomes the layer's, and only its tar is written, as the layer's blob.
 pub(crate) fn layer_from_upper(
-    engine: &Engine,
-    lease: &Lease,
-    parent: Option<&Digest>,
-    upper: &Path,
-) -> Result<Option<Layer>, BuildError> {
-    if is_empty(upper)? {
-        return Ok(None);
-    }
-    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| io("making a pipe")(e.into()))?;
-    let (reader, writer) = (File::from(reader), File::from(writer));
-    let (written, layer) = std::thread::scope(|s| {
-        let producer = s.spawn(move || write_diff(upper, writer));
-        let layer = engine
-            .store()
-            .create_layer(lease, parent, reader, &LayerExpect::default());
-        (producer.join(), layer)
-    });
-    // A store that fails (a full disk, say) stops reading, and the writer then fails on the
-    // closed pipe: the store's error is the cause, so it is the one to tell.
-    let layer = layer
-        .map_err(|e| BuildError::new(format!("storing the step's layer: {}", with_causes(&e))))?;
-    match written {
-        Ok(Ok(_)) => Ok(Some(layer)),
-        Ok(Err(e)) => Err(BuildError::new(format!(
-            "reading the step's changes: {}",
-            with_causes(&e)
-        ))),
-        Err(_) => Err(BuildError::new("the layer writer panicked")),
-    }
-}
-
-/// Like [`layer_from_upper`], for an upper directory nothing uses any more (its overlay is
-/// unmounted): the directory itself becomes the layer's, only its tar is written.
-pub(crate) fn layer_adopting_upper(
     engine: &Engine,
     lease: &Lease,
     parent: Option<&Digest>,

@@ -21,7 +21,7 @@ use super::executor::{Build, Built};
 use super::metadata::{self, join_workdir, shell_of};
 use super::place::Root;
 use super::run::{run, RunSpec};
-use super::snapshot::{layer_adopting_upper, Snapshot};
+use super::snapshot::{layer_from_upper, Snapshot};
 
 /// The PATH an image gets when its base sets none (BuildKit's default).
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -665,7 +665,7 @@ impl Build<'_> {
         }
         snap.unmount()?;
         drop(view);
-        let layer = layer_adopting_upper(
+        let layer = layer_from_upper(
             self.engine,
             self.lease,
             state.top_layer.as_ref(),
