@@ -6,6 +6,7 @@
 # Needs hyperfine (Debian package). Run as root:  bench/build.sh [path/to/berth]
 # Env: FILES=4000 KB=50 (the big context), RUNS=30 (COLD_RUNS=5 for cold builds),
 #      PEERS=1 (0 skips docker)
+# BuildKit needs a docker CLI that has it built in (Debian's 20.10: PATH=/usr/bin:$PATH) or buildx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BERTH=${1:-target/release/berth}
