@@ -21,13 +21,17 @@ pub struct NetworkSummary {
     pub builtin: bool,
 }
 
-/// `host` and `none` are networks in Docker's listing; they have fixed IDs per store here.
-fn pseudo(name: &str, root: &std::path::Path) -> NetworkSummary {
-    let id = berth_store::Digest::of(format!("{}:{name}", root.display()).as_bytes())
+/// The ID of `host` or `none`: fixed per store, as they have no record of their own.
+pub(crate) fn builtin_network_id(root: &std::path::Path, name: &str) -> String {
+    berth_store::Digest::of(format!("{}:{name}", root.display()).as_bytes())
         .hex()
-        .to_string();
+        .to_string()
+}
+
+/// `host` and `none` are networks in Docker's listing.
+fn pseudo(name: &str, root: &std::path::Path) -> NetworkSummary {
     NetworkSummary {
-        id,
+        id: builtin_network_id(root, name),
         name: name.into(),
         driver: name.into(),
         internal: false,

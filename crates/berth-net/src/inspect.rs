@@ -167,6 +167,31 @@ impl EndpointSettings {
     }
 }
 
+impl EndpointSettings {
+    /// The entry of `host` or `none`, which give a container no address of its own: Docker
+    /// lists it all the same, with the network's ID once the container has started and an
+    /// endpoint ID while it runs.
+    pub fn unaddressed(network_id: String, endpoint_id: String) -> EndpointSettings {
+        EndpointSettings {
+            ipam_config: None,
+            links: None,
+            aliases: None,
+            mac_address: String::new(),
+            driver_opts: None,
+            gw_priority: 0,
+            network_id,
+            endpoint_id,
+            gateway: String::new(),
+            ip_address: String::new(),
+            ip_prefix_len: 0,
+            ipv6_gateway: String::new(),
+            global_ipv6_address: String::new(),
+            global_ipv6_prefix_len: 0,
+            dns_names: None,
+        }
+    }
+}
+
 /// `NetworkSettings.Networks` of a container: its endpoints by network name.
 pub fn container_networks(endpoints: &[Endpoint]) -> BTreeMap<String, EndpointSettings> {
     endpoints

@@ -177,16 +177,36 @@ fn network_host_shares_the_hosts_interfaces() {
 }
 
 #[test]
-#[ignore = "bug: with --network host the container's hostname is its ID; Docker gives it the host's hostname"]
 fn network_host_has_the_hosts_hostname() {
     let b = NetBerth::new();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
-    let out = b.run_t(&["run", "--rm", "--network", "host", "busybox", "hostname"]);
-    assert_eq!(out.ok(), host);
+    let host = host.trim();
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; echo $HOSTNAME",
+    ]);
+    assert_eq!(out.ok(), format!("{host}\n{host}\n{host}\n"));
+    // An explicit --hostname still wins, as in Docker.
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--hostname",
+        "chosen",
+        "busybox",
+        "hostname",
+    ]);
+    assert_eq!(out.ok(), "chosen\n");
 }
 
 #[test]
-#[ignore = "bug: inspect of a --network host|none container shows NetworkSettings.Networks {}; Docker shows {\"host\": {...}} / {\"none\": {...}}"]
 fn host_and_none_containers_list_their_network_in_inspect() {
     let b = NetBerth::new();
     b.detach(&[
@@ -210,6 +230,26 @@ fn host_and_none_containers_list_their_network_in_inspect() {
     let keys = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}";
     assert_eq!(b.field("hostbox", keys), "host");
     assert_eq!(b.field("nonebox", keys), "none");
+    let ids = b.run_t(&[
+        "network",
+        "ls",
+        "--no-trunc",
+        "--format",
+        "{{.Name}} {{.ID}}",
+    ]);
+    for (name, network) in [("hostbox", "host"), ("nonebox", "none")] {
+        let entry = format!("(index .NetworkSettings.Networks \"{network}\")");
+        assert_eq!(b.field(name, &format!("{{{{{entry}.IPAddress}}}}")), "");
+        assert_eq!(b.field(name, &format!("{{{{{entry}.Gateway}}}}")), "");
+        let id = b.field(name, &format!("{{{{{entry}.NetworkID}}}}"));
+        assert!(
+            ids.ok().lines().any(|l| l == format!("{network} {id}")),
+            "{name}'s NetworkID {id:?} is not the ID of {network} in: {}",
+            ids.ok()
+        );
+        let endpoint = b.field(name, &format!("{{{{{entry}.EndpointID}}}}"));
+        assert!(common::is_hex64(&endpoint), "EndpointID {endpoint:?}");
+    }
 }
 
 #[test]
@@ -331,7 +371,6 @@ fn network_container_shares_the_other_containers_stack() {
 }
 
 #[test]
-#[ignore = "bug: --network container:NAME gets a hostname of its own; Docker gives it NAME's hostname (and /etc/hostname)"]
 fn network_container_has_the_other_containers_hostname() {
     let b = NetBerth::new();
     let owner = b.detach(&[
@@ -349,9 +388,28 @@ fn network_container_has_the_other_containers_hostname() {
         "--network",
         "container:owner",
         "busybox",
-        "hostname",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname",
     ]);
-    assert_eq!(out.ok(), format!("{}\n", &owner[..12]));
+    let short = &owner[..12];
+    assert_eq!(out.ok(), format!("{short}\n{short}\n"));
+    // A hostname of its own is refused, as Docker refuses it.
+    let out = b.run_t(&[
+        "run",
+        "--rm",
+        "--hostname",
+        "mine",
+        "--network",
+        "container:owner",
+        "busybox",
+        "true",
+    ]);
+    let err = out.fails(125);
+    assert!(
+        err.contains("conflicting options: hostname and the network mode"),
+        "{err}"
+    );
 }
 
 #[test]

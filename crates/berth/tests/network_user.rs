@@ -362,17 +362,29 @@ fn containers_resolve_each_other_by_name_and_alias_on_a_user_network() {
 }
 
 #[test]
-#[ignore = "bug in berth-engine (container/network.rs): --network-alias on the default bridge is dropped silently; Docker refuses it"]
 fn an_alias_on_the_default_bridge_is_refused() {
     let b = NetBerth::new();
-    let out = b.run_t(&["run", "--rm", "--network-alias", "x", "busybox", "true"]);
-    let err = out.fails(125);
-    assert!(
-        err.contains(
-            "network-scoped alias is supported only for containers in user defined networks"
-        ),
-        "{err}"
-    );
+    for network in ["bridge", "host", "none"] {
+        let out = b.run_t(&[
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "--network-alias",
+            "x",
+            "busybox",
+            "true",
+        ]);
+        let err = out.fails(125);
+        assert!(
+            err.contains(
+                "network-scoped alias is supported only for containers in user defined networks"
+            ),
+            "--network {network}: {err}"
+        );
+    }
+    // Nothing was created.
+    assert_eq!(b.run_t(&["ps", "-aq"]).ok(), "");
 }
 
 #[test]

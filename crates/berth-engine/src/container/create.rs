@@ -55,7 +55,7 @@ impl Engine {
 
         let id = random_hex64();
         if stored.config.hostname.is_empty() {
-            stored.config.hostname = id[..12].to_string();
+            stored.config.hostname = self.default_hostname(&stored, &id)?;
         }
         let explicit_name = opts.name.as_deref().map(names::validate).transpose()?;
         let lease = self.store().lease()?;

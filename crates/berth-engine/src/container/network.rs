@@ -51,21 +51,53 @@ impl Engine {
         for h in stored.host_config.extra_hosts.iter().flatten() {
             parse_add_host(h).map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
         }
+        // Docker's daemon refuses aliases unless a user network takes them, rather than
+        // letting them vanish.
+        let mut user_network = false;
         match network_mode(&stored.host_config.network_mode) {
             NetworkMode::Networks(nets) => {
                 let n = self.networks()?;
                 for a in nets {
-                    n.get(&a.network).map_err(|_| {
+                    let net = n.get(&a.network).map_err(|_| {
                         EngineError::NotFound(format!("network {} not found", a.network))
                     })?;
+                    user_network |= !net.is_default();
                 }
             }
             NetworkMode::Container(other) => {
                 self.store().resolve_container(&other)?;
+                // The hostname is the other container's (see `default_hostname`).
+                if !stored.config.hostname.is_empty() {
+                    return Err(EngineError::InvalidArgument(
+                        "conflicting options: hostname and the network mode".into(),
+                    ));
+                }
             }
             NetworkMode::None | NetworkMode::Host => {}
         }
+        if !stored.aliases.is_empty() && !user_network {
+            return Err(EngineError::InvalidArgument(
+                berth_net::NetError::AliasOnDefaultNetwork.to_string(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The hostname of a container created without `--hostname`, as Docker picks it: the
+    /// host's with `--network host`, the other container's with `container:NAME` (they share
+    /// its network identity), the first 12 digits of its ID otherwise.
+    pub(crate) fn default_hostname(&self, stored: &Stored, id: &str) -> Result<String> {
+        Ok(match network_mode(&stored.host_config.network_mode) {
+            NetworkMode::Host => rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
+            NetworkMode::Container(other) => {
+                let o = self.store().resolve_container(&other)?;
+                Stored::parse(&o.config).config.hostname
+            }
+            NetworkMode::None | NetworkMode::Networks(_) => id[..12].to_string(),
+        })
     }
 
     /// Sets up the container's network before its start; returns the namespace it joins.
@@ -107,7 +139,7 @@ impl Engine {
                 }
                 let path = std::path::PathBuf::from(format!("/proc/{}/ns/net", o.state.pid));
                 // It shares the other container's files too.
-                for f in ["hosts", "resolv.conf"] {
+                for f in ["hostname", "hosts", "resolv.conf"] {
                     let _ = fs::copy(
                         self.store().container_dir(&o.id).join(f),
                         self.store().container_dir(&c.id).join(f),
@@ -299,7 +331,10 @@ impl Engine {
             .flat_map(|m| m.keys())
             .filter_map(|k| k.parse().ok())
             .collect();
-        let networks = berth_net::container_networks(&endpoints);
+        let mut networks = berth_net::container_networks(&endpoints);
+        if let Some((name, entry)) = self.builtin_endpoint(c, stored) {
+            networks.insert(name.to_string(), entry);
+        }
         let first = networks.values().next().cloned();
         let ports = if c.state.status.is_live() {
             serde_json::to_value(berth_net::network_settings_ports(&exposed, &published))
@@ -334,6 +369,37 @@ impl Engine {
             "MacAddress": pick("MacAddress"),
             "Networks": networks,
         })
+    }
+
+    /// The `host` or `none` entry of `NetworkSettings.Networks` for a container in that
+    /// mode (a `container:NAME` one has none, as in Docker).
+    fn builtin_endpoint(
+        &self,
+        c: &Container,
+        stored: &Stored,
+    ) -> Option<(&'static str, berth_net::EndpointSettings)> {
+        let name = match network_mode(&stored.host_config.network_mode) {
+            NetworkMode::Host => "host",
+            NetworkMode::None => "none",
+            NetworkMode::Container(_) | NetworkMode::Networks(_) => return None,
+        };
+        let started = !c.state.started_at.is_empty() && !c.state.started_at.starts_with("0001");
+        let network_id = if started {
+            crate::network::builtin_network_id(self.root(), name)
+        } else {
+            String::new()
+        };
+        let endpoint_id = if c.state.status.is_live() {
+            berth_store::Digest::of(format!("{}/{name}", c.id).as_bytes())
+                .hex()
+                .to_string()
+        } else {
+            String::new()
+        };
+        Some((
+            name,
+            berth_net::EndpointSettings::unaddressed(network_id, endpoint_id),
+        ))
     }
 
     /// The PORTS column of `ps` for a running container.
