@@ -155,6 +155,20 @@ pub fn render(table: &str, r: &Ruleset) -> String {
         "  chain output {\n    type nat hook output priority -100; policy accept;\n    \
          ip daddr != 127.0.0.0/8 fib daddr type local jump publish\n  }\n",
     );
+    if !r.networks.is_empty() {
+        // A client on the host itself comes to a published port with its socket routed to a
+        // local address, so its SYN offers loopback's MSS (65483) although the way, once
+        // DNAT'ed, is a 1500-byte bridge: set it to the MSS of the route it now takes. The
+        // output hook still names `lo` as the way out, so the rule matches the new
+        // destination. Clients from elsewhere bring their own interface's MSS.
+        let subnets: Vec<String> = r.networks.iter().map(|n| n.subnet.to_string()).collect();
+        s.push_str(&format!(
+            "  chain clamp {{\n    type filter hook output priority filter; policy accept;\n    \
+             ip daddr {{ {} }} ct status dnat tcp flags & (syn | rst) == syn \
+             tcp option maxseg size set rt mtu\n  }}\n",
+            subnets.join(", ")
+        ));
+    }
     s.push_str("  chain publish {\n");
     for p in &r.ports {
         if p.host_ip.is_loopback() {
@@ -272,5 +286,18 @@ mod tests {
         assert!(s.contains("iifname \"br-aaa\" oifname != \"br-aaa\" drop"));
         assert!(s.contains("iifname \"berth0\" oifname { \"br-aaa\" } ct status & dnat == 0 drop"));
         assert!(s.starts_with("table ip berth {"));
+        assert!(
+            s.contains(
+                "ip daddr { 10.88.0.0/16, 10.89.0.0/24 } ct status dnat \
+                 tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu\n"
+            ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn no_clamp_without_networks() {
+        let s = render("berth", &Ruleset::default());
+        assert!(!s.contains("maxseg"), "{s}");
     }
 }

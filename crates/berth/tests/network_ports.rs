@@ -34,6 +34,12 @@ fn a_published_port_answers_on_loopback_on_the_hosts_address_and_on_the_gateway(
     let ip = b.addr("web");
     let rule = format!("tcp dport {port} dnat to {ip}:80 comment \"{id}\"");
     assert!(b.nft_text().contains(&rule), "{}", b.nft_text());
+    // A SYN from the host itself, once DNAT'ed onto the bridge, offers the bridge's MSS.
+    let clamp = format!(
+        "ip daddr {} ct status dnat tcp flags syn / syn,rst tcp option maxseg size set rt mtu",
+        net.subnet
+    );
+    assert!(b.nft_text().contains(&clamp), "{}", b.nft_text());
     assert_eq!(b.helper_procs("__proxy", &id).len(), 1);
 
     assert_eq!(
