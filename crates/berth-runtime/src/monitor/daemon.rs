@@ -9,7 +9,9 @@ use crate::process::become_subreaper;
 /// once (so the CLI that spawned it can reap it and go on); the child starts a new
 /// session, becomes a child subreaper (so a runc-started init, and orphans of the
 /// container, become its children), puts its stdio on /dev/null, moves to `/`, and
-/// starts with default signal dispositions except SIGPIPE, which it ignores.
+/// starts with default signal dispositions except SIGPIPE, which it ignores. Last, it
+/// starts the cgroup lock's grace period for the container's first start, on a
+/// short-lived thread (see the `grace_period` module).
 ///
 /// Call it while the process has a single thread, before [`super::run`]. Paths given
 /// to `run` must be absolute.
@@ -43,6 +45,7 @@ pub fn daemonize() -> Result<()> {
     redirect(rustix::stdio::dup2_stderr(&null))?;
     std::env::set_current_dir("/").map_err(|e| Error::io("changing to /", e))?;
     reset_signals();
+    super::grace_period::start();
     Ok(())
 }
 

@@ -4,10 +4,12 @@
 //! (protocol in [`crate::attach`]), waits for the exit, reports it through
 //! [`MonitorHooks`], and restarts the container when the hooks ask for it.
 //!
-//! It runs on one thread around one `poll`, so the embedded runtime may fork from it,
-//! and it stays small: no async runtime, buffers of a few KiB, and every runtime call
-//! made in a short-lived child, so that the runtime's code never joins the monitor's
-//! resident set (about 2.5 MiB RSS for a running container, in a release build).
+//! It runs on one thread around one `poll`, so the embedded runtime may fork from it
+//! (the only other thread, for a few milliseconds before a start, waits in one system
+//! call and holds no lock of the process: see `grace_period`), and it stays small: no
+//! async runtime, buffers of a few KiB, and every runtime call made in a short-lived
+//! child, so that the runtime's code never joins the monitor's resident set (about
+//! 2.5 MiB RSS for a running container, in a release build).
 //!
 //! The engine's hidden entry point (`berth __monitor <id>`) does:
 //!
@@ -36,6 +38,7 @@
 mod clients;
 mod container;
 mod daemon;
+mod grace_period;
 mod hooks;
 mod isolated;
 mod oom;
@@ -106,9 +109,9 @@ impl RuntimeChoice {
 /// `Ok`; `Err` means the monitor itself failed (its socket or log could not be set up,
 /// also reported through `ready` and `start_failed`).
 ///
-/// Call it single-threaded, in a process that is the container's parent or a child
-/// subreaper ([`daemonize`] arranges both), and that nothing else waits in for
-/// children.
+/// Call it single-threaded (but for the thread [`daemonize`] starts), in a process that
+/// is the container's parent or a child subreaper ([`daemonize`] arranges both), and
+/// that nothing else waits in for children.
 pub fn run(config: MonitorConfig, hooks: &mut dyn MonitorHooks, ready: OwnedFd) -> Result<()> {
     supervisor::Supervisor::run(config, hooks, ready)
 }

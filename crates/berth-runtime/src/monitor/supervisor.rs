@@ -513,6 +513,10 @@ impl<'h> Supervisor<'h> {
 
     fn start(&mut self) {
         self.start_requested = false;
+        if self.ready.is_none() {
+            // A restart: the head start `daemonize` gave the first create is long over.
+            super::grace_period::start();
+        }
         let started = self
             .hooks
             .prepare()
