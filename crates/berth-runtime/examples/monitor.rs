@@ -102,6 +102,7 @@ fn be_the_monitor(
         socket_path: run_dir.join("monitor.sock"),
         wait_for_attach: false,
         initial_size: None,
+        auto_remove: false,
     };
     monitor::daemonize()?;
     monitor::run(config, &mut Silent, ready)?;

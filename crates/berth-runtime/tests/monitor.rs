@@ -52,6 +52,9 @@ struct Plan {
     /// How many exits the hooks answer with a restart, after how long.
     restarts: u32,
     restart_delay: Duration,
+    auto_remove: bool,
+    /// The hooks note at each exit whether the runtime still has the container.
+    note_runtime_state: bool,
 }
 
 impl Plan {
@@ -72,6 +75,8 @@ impl Plan {
             events_path: dir.join("hooks"),
             restarts: 0,
             restart_delay: Duration::from_millis(10),
+            auto_remove: false,
+            note_runtime_state: false,
         }
     }
 
@@ -97,6 +102,7 @@ impl Plan {
             socket_path: self.socket_path.clone(),
             wait_for_attach: self.wait_for_attach,
             initial_size: self.initial_size,
+            auto_remove: self.auto_remove,
         }
     }
 }
@@ -106,6 +112,8 @@ struct DiaryHooks {
     diary: File,
     restarts_left: u32,
     restart_delay: Duration,
+    /// The runtime's directory of the container, when its presence is to be noted.
+    runtime_state: Option<PathBuf>,
 }
 
 impl DiaryHooks {
@@ -134,6 +142,10 @@ impl MonitorHooks for DiaryHooks {
             "exited code={} signal={:?} oom={} manual={}",
             exit.code, exit.signal, exit.oom_killed, exit.manually_stopped
         ));
+        if let Some(dir) = &self.runtime_state {
+            let kept = if dir.exists() { "kept" } else { "gone" };
+            self.note(format!("runtime state {kept}"));
+        }
         if self.restarts_left > 0 {
             self.restarts_left -= 1;
             Decision::Restart {
@@ -176,6 +188,9 @@ fn monitor_process() {
             .expect("diary"),
         restarts_left: plan.restarts,
         restart_delay: plan.restart_delay,
+        runtime_state: plan
+            .note_runtime_state
+            .then(|| plan.state_dir.join(&plan.id)),
     };
     let result = monitor::run(plan.config(), &mut hooks, ready);
     hooks.note(format!(
@@ -886,6 +901,53 @@ fn an_oom_kill_is_reported() {
         .find(|l| l.starts_with("exited "))
         .unwrap_or_else(|| panic!("no exit in {diary:?}"));
     assert!(exit.contains("oom=true"), "{exit}");
+}
+
+/// The runtime's state of a container that is going away (`--rm`) is deleted after the
+/// attached client has the exit code; any other container's before the exit is recorded,
+/// so that it may be started again at once.
+fn runtime_state_at_the_exit(auto_remove: bool) -> Vec<String> {
+    let work = Workdir::new();
+    let id = new_id();
+    let spec = container(&work, &id, &["sh", "-c", "exit 3"]);
+    let mut plan = Plan::new(&work, &spec, &id);
+    plan.wait_for_attach = true;
+    plan.auto_remove = auto_remove;
+    plan.note_runtime_state = true;
+    let mut monitor = Launched::start(plan);
+    let mut client = monitor.attach(false);
+    let (out, err) = (
+        Sink::new(work.dir.path(), "out"),
+        Sink::new(work.dir.path(), "err"),
+    );
+    let end = client
+        .pump(None, out.file.as_fd(), err.file.as_fd(), None)
+        .expect("pump");
+    assert_eq!(end, PumpEnd::Exited(3));
+    let diary = monitor.finish();
+    assert!(
+        !work.state_dir().join(&id).exists(),
+        "the runtime's state outlived the monitor"
+    );
+    diary
+}
+
+#[test]
+fn an_auto_removed_container_keeps_its_runtime_state_until_the_answer() {
+    let diary = runtime_state_at_the_exit(true);
+    assert!(
+        diary.contains(&"runtime state kept".to_string()),
+        "{diary:?}"
+    );
+}
+
+#[test]
+fn a_container_that_stays_has_its_runtime_state_deleted_before_the_exit_is_recorded() {
+    let diary = runtime_state_at_the_exit(false);
+    assert!(
+        diary.contains(&"runtime state gone".to_string()),
+        "{diary:?}"
+    );
 }
 
 #[test]

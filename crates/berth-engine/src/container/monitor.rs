@@ -60,6 +60,7 @@ pub fn monitor_main(
         socket_path: engine.monitor_socket(&c.id),
         wait_for_attach,
         initial_size: None,
+        auto_remove: stored.host_config.auto_remove,
     };
     let mut hooks = Hooks {
         engine: &engine,
@@ -219,8 +220,9 @@ impl MonitorHooks for Hooks<'_> {
         if self.stored.host_config.auto_remove {
             // Removed before the exit code goes out, as Docker's `run --rm` returns after the
             // removal; only deleting the moved-aside directories waits until the client is
-            // answered (see `monitor_main`).
-            if let Ok(leftovers) = self.engine.remove_deferred(&c, true) {
+            // answered (see `monitor_main`), and so does the runtime's delete, which the
+            // monitor makes after its answer (`MonitorConfig::auto_remove`).
+            if let Ok(leftovers) = self.engine.remove_exited(&c, true) {
                 self.leftovers = Some(leftovers);
             }
             return;

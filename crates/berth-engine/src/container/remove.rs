@@ -33,25 +33,51 @@ impl Engine {
 
     /// Deletes a stopped container's runtime state, mounts, directories and record.
     pub(crate) fn remove_stopped(&self, c: &Container, volumes: bool) -> Result<()> {
-        self.remove_deferred(c, volumes)?.delete();
+        // Gone already when a monitor saw the container exit; then this costs a lookup.
+        let _ = self.runtime_for(c).delete(&c.id, true);
+        self.remove_exited(c, volumes)?.delete();
         // Directories a monitor moved aside but did not get to delete (it was killed).
         sweep(&self.store().root().join(TRASH));
         sweep(&self.runroot().join(TRASH));
+        self.sweep_runtime_state();
         Ok(())
     }
 
-    /// [`Engine::remove_stopped`], but the container's directories are only moved aside:
-    /// the caller deletes them once nobody waits for it. On some filesystems each directory
-    /// removed costs a synchronous discard (1-4 ms on this project's test machines), and
-    /// `run --rm` would make its user wait for a dozen of them.
-    pub(crate) fn remove_deferred(&self, c: &Container, volumes: bool) -> Result<Leftovers> {
-        // Gone already when a monitor saw the container exit; then this costs a lookup.
-        let _ = self.runtime_for(c).delete(&c.id, true);
-        self.remove_exited(c, volumes)
+    /// Deletes what runtimes still hold of containers whose record is gone: an `--rm`
+    /// container's monitor deletes the runtime's state (its directory, its cgroups) after
+    /// answering its client, and one killed in between leaves it behind. A container's
+    /// record is written before its runtime state and deleted after, so a live or
+    /// starting container is never taken for a leftover.
+    fn sweep_runtime_state(&self) {
+        let Ok(kinds) = fs::read_dir(self.runroot().join("runtime")) else {
+            return;
+        };
+        for kind in kinds.flatten() {
+            let Ok(entries) = fs::read_dir(kind.path()) else {
+                continue;
+            };
+            let mut runtime = None;
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(id) = name.to_str().filter(|id| is_container_id(id)) else {
+                    continue;
+                };
+                if matches!(self.store().container(id), Ok(None)) {
+                    let runtime = runtime.get_or_insert_with(|| {
+                        self.runtime_named(&kind.file_name().to_string_lossy())
+                    });
+                    let _ = runtime.delete(id, true);
+                }
+            }
+        }
     }
 
-    /// Network, mount, record, volumes; the directories moved aside.
-    fn remove_exited(&self, c: &Container, volumes: bool) -> Result<Leftovers> {
+    /// Network, mount, record, volumes; the directories only moved aside: the caller
+    /// deletes them once nobody waits for it. On some filesystems each directory removed
+    /// costs a synchronous discard (1-4 ms on this project's test machines), and `run
+    /// --rm` would make its user wait for a dozen of them. The runtime's state must be
+    /// gone already, or be deleted by the caller.
+    pub(crate) fn remove_exited(&self, c: &Container, volumes: bool) -> Result<Leftovers> {
         let stored = Stored::parse(&c.config);
         let mut leftovers = Leftovers {
             links: self.teardown_network_but_links(&c.id, &stored.host_config.network_mode),
@@ -171,6 +197,11 @@ fn move_aside(dir: &Path, trash: &Path) -> Option<PathBuf> {
     }
 }
 
+/// The names runtimes' state directories have for berth's containers: 64 hex digits.
+fn is_container_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn sweep(trash: &Path) {
     let Ok(entries) = fs::read_dir(trash) else {
         return;
@@ -211,6 +242,14 @@ mod tests {
             None
         );
         assert!(!tmp.path().join("trash").exists());
+    }
+
+    #[test]
+    fn only_container_ids_are_taken_for_runtime_state() {
+        assert!(is_container_id(&"a1".repeat(32)));
+        assert!(!is_container_id(".seccomp"));
+        assert!(!is_container_id(&"a1".repeat(31)));
+        assert!(!is_container_id(&"z1".repeat(32)));
     }
 
     #[test]

@@ -146,15 +146,17 @@ impl Run {
         abort(runtime, id, &self.init);
     }
 
-    /// After the exit: whether the OOM killer struck, then the runtime's state and
-    /// cgroup removed.
-    pub(crate) fn clean_up(self, runtime: &dyn Runtime, id: &str) -> bool {
-        let oom_killed = self.oom.killed();
-        if let Err(err) = runtime.delete(id, false) {
-            tracing::warn!(%err, "deleting the stopped container failed; forcing");
-            let _ = runtime.delete(id, true);
-        }
-        oom_killed
+    /// After the exit, while its cgroup is still there: whether the OOM killer struck.
+    pub(crate) fn oom_killed(&self) -> bool {
+        self.oom.killed()
+    }
+}
+
+/// After the exit: the runtime's state and the container's cgroups removed.
+pub(crate) fn delete_stopped(runtime: &dyn Runtime, id: &str) {
+    if let Err(err) = runtime.delete(id, false) {
+        tracing::warn!(%err, "deleting the stopped container failed; forcing");
+        let _ = runtime.delete(id, true);
     }
 }
 

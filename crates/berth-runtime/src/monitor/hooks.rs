@@ -51,8 +51,9 @@ pub trait MonitorHooks {
     /// Docker reports (127 command not found, 126 not executable, 125 otherwise).
     fn start_failed(&mut self, error: &Error);
 
-    /// The container exited and its runtime state is deleted (its cgroup is gone).
-    /// The answer decides between a restart and the end.
+    /// The container exited and its runtime state is deleted (its cgroup is gone) —
+    /// unless the config says `auto_remove`: then that comes after `finished`, once
+    /// clients have the exit code. The answer decides between a restart and the end.
     fn exited(&mut self, exit: &ExitInfo) -> Decision;
 
     /// A stop or kill arrived while waiting to restart: there will be no restart.

@@ -80,6 +80,12 @@ pub struct MonitorConfig {
     pub wait_for_attach: bool,
     /// The pty's first size, (rows, cols).
     pub initial_size: Option<(u16, u16)>,
+    /// `--rm`: the container goes away with its first exit (the hooks never restart it
+    /// and remove its record in `finished`), so nothing can start it again under its
+    /// ID. Its runtime state (the runtime's directory, its cgroups) is then deleted
+    /// after the clients have the exit code rather than before `exited`. A monitor
+    /// killed in between leaves that state to the engine's sweep.
+    pub auto_remove: bool,
 }
 
 /// Which runtime runs the container.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::clients::{Conn, Role};
-use super::container::{Read, Run, STDIN_LIMIT};
+use super::container::{delete_stopped, Read, Run, STDIN_LIMIT};
 use super::hooks::{Decision, ExitInfo, MonitorHooks};
 use super::isolated::Isolated;
 use super::ready::{ReadyEvent, ReadyPipe};
@@ -43,6 +43,8 @@ pub(crate) struct Supervisor<'h> {
     size: Option<(u16, u16)>,
     /// The first client attached while waiting for one.
     start_requested: bool,
+    /// An `auto_remove` container exited: its runtime state goes after the farewell.
+    delete_after_farewell: bool,
     buf: Vec<u8>,
 }
 
@@ -106,6 +108,7 @@ impl<'h> Supervisor<'h> {
             reaper,
             phase: Phase::AwaitingAttach,
             start_requested: false,
+            delete_after_farewell: false,
             buf: vec![0; READ_CHUNK],
         };
         if !wait_for_attach {
@@ -115,6 +118,9 @@ impl<'h> Supervisor<'h> {
             supervisor.turn()?;
         }
         supervisor.farewell();
+        if supervisor.delete_after_farewell {
+            delete_stopped(&*supervisor.runtime, &supervisor.config.id);
+        }
         Ok(())
     }
 
@@ -485,7 +491,17 @@ impl<'h> Supervisor<'h> {
             return;
         };
         let manually_stopped = run.manually_stopped;
-        let oom_killed = run.clean_up(&*self.runtime, &self.config.id);
+        let oom_killed = run.oom_killed();
+        // Deleting takes milliseconds (a cgroup per hierarchy, the runtime's files); a
+        // container that is going away waits for it only once its clients are answered.
+        // Any other may be started again as soon as `exited` records the exit, and a
+        // new start needs the ID free in the runtime.
+        if self.config.auto_remove {
+            self.delete_after_farewell = true;
+        } else {
+            delete_stopped(&*self.runtime, &self.config.id);
+        }
+        drop(run);
         // The init's status is taken: now any exited child may be reaped.
         self.reaper.reap_orphans(None);
         let info = ExitInfo {
@@ -501,6 +517,9 @@ impl<'h> Supervisor<'h> {
         match self.hooks.exited(&info) {
             Decision::Finish => self.finish(info.code, info.oom_killed, None),
             Decision::Restart { delay } => {
+                if std::mem::take(&mut self.delete_after_farewell) {
+                    delete_stopped(&*self.runtime, &self.config.id);
+                }
                 // As with Docker, an attached session ends with the run it attached to.
                 self.tell_exit(info.code, info.oom_killed, None);
                 self.phase = Phase::RestartDelay {
