@@ -46,11 +46,15 @@ struct Ignored {
     foreign_subnets: Vec<(Ipv4Addr, u8)>,
     /// Bridges of another engine, whose veths are left out too.
     foreign_bridges: Vec<&'static str>,
+    /// Another engine is here: a veth on no bridge may be one it is setting up or tearing
+    /// down (Docker's `veth` + 7 hex before it joins `docker0`), so such veths are left out.
+    loose_veths: bool,
 }
 
 /// A link as `ip -j -d link` shows it.
 struct Link {
     name: String,
+    kind: String,
     master: Option<String>,
     line: String,
 }
@@ -80,13 +84,21 @@ fn parse_links(json: &str) -> Vec<Link> {
         .map(|l| {
             let name = l["ifname"].as_str().unwrap_or_default().to_string();
             let master = l["master"].as_str().map(str::to_string);
-            let kind = l["linkinfo"]["info_kind"].as_str().unwrap_or("");
+            let kind = l["linkinfo"]["info_kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let line = format!(
                 "{name} kind={kind} mtu={} master={}",
                 l["mtu"],
                 master.as_deref().unwrap_or("-")
             );
-            Link { name, master, line }
+            Link {
+                name,
+                kind,
+                master,
+                line,
+            }
         })
         .collect()
 }
@@ -113,7 +125,8 @@ impl Ignored {
                 // berth's host-side veth: `veth` + 11 hex of container and network.
                 || l.name.strip_prefix("veth").is_some_and(|h| h.len() == 11 && is_hex(h));
             let foreign = self.foreign_bridges.iter().any(|b| l.name.starts_with(b))
-                || on(&|m| self.foreign_bridges.iter().any(|b| m.starts_with(b)));
+                || on(&|m| self.foreign_bridges.iter().any(|b| m.starts_with(b)))
+                || (self.loose_veths && l.kind == "veth" && l.master.is_none());
             if berth || foreign {
                 self.devices.insert(l.name.clone());
             }
@@ -233,6 +246,7 @@ fn foreign_engines() -> Ignored {
     if tool("docker", &["info", "--format", "{{.ServerVersion}}"]).is_some() {
         ig.foreign_words.extend(["DOCKER", "docker0"]);
         ig.foreign_bridges.push("docker0");
+        ig.loose_veths = true;
         let ids = tool(
             "docker",
             &["network", "ls", "-q", "--filter", "driver=bridge"],
@@ -259,6 +273,7 @@ fn foreign_engines() -> Ignored {
     if tool("podman", &["--version"]).is_some() {
         ig.foreign_words.extend(["NETAVARK", "netavark", "podman"]);
         ig.foreign_bridges.push("podman");
+        ig.loose_veths = true;
         let subnets = tool(
             "podman",
             &[
@@ -300,6 +315,7 @@ fn snapshot(engines: &Ignored) -> HostView {
         foreign_words: engines.foreign_words.clone(),
         foreign_subnets: engines.foreign_subnets.clone(),
         foreign_bridges: engines.foreign_bridges.clone(),
+        loose_veths: engines.loose_veths,
         ..Ignored::default()
     };
     ignored.add_links(&links_before);
