@@ -4,6 +4,9 @@
 //! bridges. The table is rendered whole from the database and swapped in atomically (one
 //! `nft -f` transaction), so it never drifts from what the database says and a container's
 //! rules go exactly when its rows do. Each port rule carries its container's ID as a comment.
+//! Its `clamp` chain gives a local client's SYN to a published port, once DNAT sends it onto a
+//! bridge, the MSS of that route: the socket was set up for loopback (MSS 65483), which keeps
+//! its receive window from ever growing.
 //!
 //! A host-wide table `ip berth_forward` exists only while berth has turned IPv4 forwarding on
 //! (see `forwarding`): it lets through nothing but berth's bridges' traffic.
