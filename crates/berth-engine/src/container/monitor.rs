@@ -75,6 +75,7 @@ pub fn monitor_main(
     if let Some(leftovers) = hooks.leftovers.take() {
         leftovers.delete();
     }
+    engine.store().db().trim_wal();
     result.map_err(|e| EngineError::Other(e.to_string()))
 }
 
