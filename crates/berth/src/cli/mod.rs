@@ -7,6 +7,7 @@ mod error;
 mod exec;
 mod flags;
 mod image;
+mod lazy;
 mod lifecycle;
 mod network;
 mod output;
@@ -24,6 +25,7 @@ use berth_engine::{Engine, EngineOptions};
 use clap::{Parser, Subcommand};
 
 pub use error::CliError;
+use lazy::Lazy;
 
 #[derive(Parser)]
 #[command(
@@ -59,7 +61,7 @@ enum LogLevel {
 #[derive(Subcommand)]
 enum Command {
     /// Build an image from a Dockerfile
-    Build(build::BuildArgs),
+    Build(Lazy<build::BuildArgs>),
     /// Manage builds
     #[command(subcommand)]
     Builder(build::BuilderCommand),
@@ -89,9 +91,9 @@ enum Command {
     #[command(subcommand)]
     Container(ContainerCommand),
     /// Create and run a new container from an image
-    Run(run::RunArgs),
+    Run(Lazy<run::RunArgs>),
     /// Create a new container
-    Create(container::CreateArgs),
+    Create(Lazy<container::CreateArgs>),
     /// Start one or more stopped containers
     Start(run::StartArgs),
     /// Stop one or more running containers
@@ -158,9 +160,9 @@ enum Command {
 #[derive(Subcommand)]
 enum ContainerCommand {
     /// Create and run a new container from an image
-    Run(run::RunArgs),
+    Run(Lazy<run::RunArgs>),
     /// Create a new container
-    Create(container::CreateArgs),
+    Create(Lazy<container::CreateArgs>),
     /// Start one or more stopped containers
     Start(run::StartArgs),
     /// Stop one or more running containers
@@ -211,8 +213,8 @@ enum ContainerCommand {
 
 fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliError> {
     match c {
-        ContainerCommand::Run(a) => run::run(a, engine),
-        ContainerCommand::Create(a) => container::create(a, engine),
+        ContainerCommand::Run(Lazy(a)) => run::run(a, engine),
+        ContainerCommand::Create(Lazy(a)) => container::create(a, engine),
         ContainerCommand::Start(a) => run::start(a, engine),
         ContainerCommand::Stop(a) => lifecycle::stop(a, engine),
         ContainerCommand::Restart(a) => lifecycle::restart(a, engine),
@@ -294,7 +296,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .map_err(CliError::from)
     };
     match cli.command {
-        Command::Build(a) => build::build(a, &engine()?),
+        Command::Build(Lazy(a)) => build::build(a, &engine()?),
         Command::Builder(c) => build::builder(c, &engine()?),
         Command::Image(c) => image::run(c, &engine()?),
         Command::Images(a) => image::list(a, &engine()?),
@@ -307,8 +309,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Load(a) => image::load(a, &engine()?),
         Command::System(c) => system::run(c, &engine()?),
         Command::Container(c) => container_command(c, &engine()?),
-        Command::Run(a) => run::run(a, &engine()?),
-        Command::Create(a) => container::create(a, &engine()?),
+        Command::Run(Lazy(a)) => run::run(a, &engine()?),
+        Command::Create(Lazy(a)) => container::create(a, &engine()?),
         Command::Start(a) => run::start(a, &engine()?),
         Command::Stop(a) => lifecycle::stop(a, &engine()?),
         Command::Restart(a) => lifecycle::restart(a, &engine()?),
