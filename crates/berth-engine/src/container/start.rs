@@ -1,6 +1,7 @@
 //! `start` (and the second half of `run`): mount the rootfs, write the runtime bundle, and
 //! hand the container to a new monitor process, which outlives this command.
 
+use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -127,20 +128,10 @@ impl Engine {
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| EngineError::io("creating a pipe")(e.into()))?;
         let mut cmd = Command::new(exe);
-        cmd.arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.runroot())
-            .arg("__monitor")
-            .arg(&c.id)
-            .arg("--ready-fd")
-            .arg("3")
+        cmd.args(self.monitor_args(&c.id, wait_for_attach))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if wait_for_attach {
-            cmd.arg("--wait-for-attach");
-        }
         let write_fd = write.as_raw_fd();
         // SAFETY: between fork and exec only async-signal-safe calls: dup2 of an fd we own
         // onto 3, which also clears its close-on-exec flag.
@@ -165,6 +156,25 @@ impl Engine {
             id: c.id.clone(),
             socket: self.monitor_socket(&c.id),
         })
+    }
+
+    /// The arguments a monitor of container `id` is started with (after the program's
+    /// name); the readiness pipe is its fd 3.
+    pub fn monitor_args(&self, id: &str, wait_for_attach: bool) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "--root".into(),
+            self.root().into(),
+            "--runroot".into(),
+            self.runroot().into(),
+            "__monitor".into(),
+            id.into(),
+            "--ready-fd".into(),
+            "3".into(),
+        ];
+        if wait_for_attach {
+            args.push("--wait-for-attach".into());
+        }
+        args
     }
 
     pub fn monitor_socket(&self, id: &str) -> PathBuf {

@@ -242,6 +242,9 @@ fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliErro
 
 /// Runs the command line and turns the outcome into Docker's exit status.
 pub fn main() -> ExitCode {
+    if let Some((options, args)) = run::MonitorArgs::from_launch(std::env::args_os().skip(1)) {
+        return exit_code(run::monitor(args, options));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -261,7 +264,11 @@ pub fn main() -> ExitCode {
     ) {
         init_logging(cli.log_level);
     }
-    match run(cli) {
+    exit_code(run(cli))
+}
+
+fn exit_code(result: Result<(), CliError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             e.print();

@@ -233,6 +233,45 @@ pub struct MonitorArgs {
     wait_for_attach: bool,
 }
 
+impl MonitorArgs {
+    /// The command line `launch_monitor` gives a monitor, read without clap: a monitor's
+    /// start-up is on every container start's critical path, and building the parser for
+    /// all of berth's commands cost it more than the rest of its start-up together. `None`
+    /// for any other shape (clap then parses it, or explains what is wrong).
+    pub fn from_launch(
+        mut args: impl Iterator<Item = std::ffi::OsString>,
+    ) -> Option<(EngineOptions, MonitorArgs)> {
+        expect_next(&mut args, "--root")?;
+        let root = args.next()?.into();
+        expect_next(&mut args, "--runroot")?;
+        let runroot = args.next()?.into();
+        expect_next(&mut args, "__monitor")?;
+        let id = args.next()?.into_string().ok()?;
+        expect_next(&mut args, "--ready-fd")?;
+        let ready_fd = args.next()?.to_str()?.parse().ok()?;
+        let wait_for_attach = match args.next() {
+            None => false,
+            Some(flag) if flag == "--wait-for-attach" => true,
+            Some(_) => return None,
+        };
+        if args.next().is_some() {
+            return None;
+        }
+        Some((
+            EngineOptions { root, runroot },
+            MonitorArgs {
+                id,
+                ready_fd,
+                wait_for_attach,
+            },
+        ))
+    }
+}
+
+fn expect_next(args: &mut impl Iterator<Item = std::ffi::OsString>, word: &str) -> Option<()> {
+    args.next().filter(|a| a == word).map(|_| ())
+}
+
 /// `berth __monitor ID`: becomes the container's monitor. Detaches first, while this
 /// process still has one thread (the embedded runtime forks from it).
 pub fn monitor(a: MonitorArgs, options: EngineOptions) -> Result<(), CliError> {
@@ -241,4 +280,44 @@ pub fn monitor(a: MonitorArgs, options: EngineOptions) -> Result<(), CliError> {
     berth_engine::container::monitor_daemonize()?;
     berth_engine::container::monitor_main(options, &a.id, ready, a.wait_for_attach)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        Engine::open(EngineOptions {
+            root: dir.join("root"),
+            runroot: dir.join("run"),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_monitor_reads_the_command_line_the_engine_starts_it_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        for wait in [false, true] {
+            let args = engine.monitor_args("abc123", wait);
+            let (options, parsed) = MonitorArgs::from_launch(args.into_iter()).unwrap();
+            assert_eq!(options.root, dir.path().join("root"));
+            assert_eq!(options.runroot, dir.path().join("run"));
+            assert_eq!(parsed.id, "abc123");
+            assert_eq!(parsed.ready_fd, 3);
+            assert_eq!(parsed.wait_for_attach, wait);
+        }
+    }
+
+    #[test]
+    fn any_other_command_line_is_left_to_clap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = engine(dir.path()).monitor_args("abc123", true);
+        args.push("extra".into());
+        assert!(MonitorArgs::from_launch(args.clone().into_iter()).is_none());
+        args.truncate(5);
+        assert!(MonitorArgs::from_launch(args.into_iter()).is_none());
+        let ps = ["ps", "-a"].map(std::ffi::OsString::from);
+        assert!(MonitorArgs::from_launch(ps.into_iter()).is_none());
+    }
 }
