@@ -183,8 +183,11 @@ impl MonitorHooks for Hooks<'_> {
             s.manually_stopped = false;
             Ok(())
         });
-        shed_code_pages();
         Ok(())
+    }
+
+    fn settled(&mut self) {
+        shed_code_pages();
     }
 
     fn exited(&mut self, exit: &ExitInfo) -> Decision {
@@ -247,8 +250,9 @@ impl MonitorHooks for Hooks<'_> {
     }
 }
 
-/// Drops the monitor's start-up pages of files from its resident set once the container runs.
-/// Start-up ran much of berth's code (argument parsing, the store, the spec) and the dynamic
+/// Drops the monitor's start-up pages of files from its resident set once the container has
+/// run for a moment ([`berth_runtime::monitor::SETTLED_AFTER`]; a short container's exit does
+/// not wait for it). Start-up ran much of berth's code (argument parsing, the store, the spec) and the dynamic
 /// loader read all of the binary's relocations (about 800 KiB); the monitor's loop needs
 /// little of it, and what it needs comes back from the page cache on the next touch. Only
 /// read-only file mappings without a private (written) page are dropped: discarding a

@@ -31,6 +31,8 @@ pub(crate) struct Run {
     pub manually_stopped: bool,
     /// When a stop escalates to SIGKILL.
     pub kill_at: Option<Instant>,
+    /// When the hooks hear that the run settled; `None` once they did.
+    pub settle_at: Option<Instant>,
     oom: OomCounter,
 }
 
@@ -66,14 +68,15 @@ impl Run {
     ) -> Result<Self> {
         let oom = OomCounter::for_bundle(&config.bundle);
         let (init, outputs, stdin, pty) = if config.terminal {
-            start_with_pty(config, runtime, size)?
+            let started = start_with_pty(config, runtime, size)?;
+            if let Err(err) = runtime.start(&config.id) {
+                abort(runtime, &config.id, &started.0);
+                return Err(err);
+            }
+            started
         } else {
-            start_with_pipes(config, runtime)?
+            run_with_pipes(config, runtime)?
         };
-        if let Err(err) = runtime.start(&config.id) {
-            abort(runtime, &config.id, &init);
-            return Err(err);
-        }
         Ok(Self {
             init,
             outputs,
@@ -82,6 +85,7 @@ impl Run {
             paused: false,
             manually_stopped: false,
             kill_at: None,
+            settle_at: Some(Instant::now() + super::hooks::SETTLED_AFTER),
             oom,
         })
     }
@@ -162,7 +166,9 @@ pub(crate) fn delete_stopped(runtime: &dyn Runtime, id: &str) {
 
 type Started = (InitProcess, Vec<Output>, Option<Input>, Option<OwnedFd>);
 
-fn start_with_pipes(config: &MonitorConfig, runtime: &dyn Runtime) -> Result<Started> {
+/// Creates and starts the container in one runtime call: with pipes there is nothing to
+/// set up between the two.
+fn run_with_pipes(config: &MonitorConfig, runtime: &dyn Runtime) -> Result<Started> {
     let pipe =
         || pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::io("creating a stdio pipe", e.into()));
     let (out_r, out_w) = pipe()?;
@@ -173,7 +179,12 @@ fn start_with_pipes(config: &MonitorConfig, runtime: &dyn Runtime) -> Result<Sta
     } else {
         (open_null()?, None)
     };
-    let pid = runtime.create(
+    let outputs = vec![
+        output(out_r, Stream::Stdout)?,
+        output(err_r, Stream::Stderr)?,
+    ];
+    let stdin = stdin_ours.map(input).transpose()?;
+    let pid = runtime.run(
         &config.id,
         &config.bundle,
         Stdio::Fds {
@@ -182,22 +193,10 @@ fn start_with_pipes(config: &MonitorConfig, runtime: &dyn Runtime) -> Result<Sta
             stderr: err_w,
         },
     )?;
+    // The init may have exited already: it is then a zombie child of this process (its
+    // parent exited; this process is a subreaper), which nothing reaps before this.
     let init = open_init(runtime, &config.id, pid)?;
-    let ours = || -> Result<_> {
-        let outputs = vec![
-            output(out_r, Stream::Stdout)?,
-            output(err_r, Stream::Stderr)?,
-        ];
-        let stdin = stdin_ours.map(input).transpose()?;
-        Ok((outputs, stdin))
-    };
-    match ours() {
-        Ok((outputs, stdin)) => Ok((init, outputs, stdin, None)),
-        Err(err) => {
-            abort(runtime, &config.id, &init);
-            Err(err)
-        }
-    }
+    Ok((init, outputs, stdin, None))
 }
 
 fn start_with_pty(

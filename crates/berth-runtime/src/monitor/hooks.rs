@@ -38,6 +38,9 @@ pub enum Decision {
 /// call, also after `start_failed`. The one run without any call: with
 /// `wait_for_attach`, the CLI closed the readiness pipe before attaching; the monitor
 /// then ends at once and the container stays created.
+/// How long a run lasts before [`MonitorHooks::settled`].
+pub const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub trait MonitorHooks {
     /// Before each start: mount the rootfs, write the bundle. An error fails the start
     /// (reported as `start_failed`, Docker's exit code 125 unless the error says else).
@@ -46,6 +49,10 @@ pub trait MonitorHooks {
     /// The container runs; `pid` is its init's host pid. An error (the state could not
     /// be recorded) kills the container, which then counts as not started.
     fn started(&mut self, pid: i32) -> Result<()>;
+
+    /// The container has been running for [`SETTLED_AFTER`] (once per run): the time for
+    /// housekeeping that should not delay a short container's exit.
+    fn settled(&mut self) {}
 
     /// The container could not be started; `error.docker_exit_code()` is the code
     /// Docker reports (127 command not found, 126 not executable, 125 otherwise).

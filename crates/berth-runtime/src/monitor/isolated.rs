@@ -44,6 +44,11 @@ impl Runtime for Isolated {
         in_child("start", || self.inner.start(id))
     }
 
+    /// One child for both calls: a fork and the runtime's state load fewer.
+    fn run(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
+        in_child("create", move || self.inner.run(id, bundle, stdio))
+    }
+
     fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
         in_child("kill", || self.inner.kill(id, signal, all))
     }

@@ -50,7 +50,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 pub use daemon::daemonize;
-pub use hooks::{Decision, ExitInfo, MonitorHooks};
+pub use hooks::{Decision, ExitInfo, MonitorHooks, SETTLED_AFTER};
 pub use ready::{ReadyEvent, ReadyReader};
 
 use crate::error::Result;

@@ -603,6 +603,12 @@ impl<'h> Supervisor<'h> {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
+        if let Phase::Running(run) = &mut self.phase {
+            if run.settle_at.is_some_and(|at| at <= now) {
+                run.settle_at = None;
+                self.hooks.settled();
+            }
+        }
         match &mut self.phase {
             Phase::Running(run) if run.kill_at.is_some_and(|at| at <= now) => {
                 run.kill_at = None;
@@ -615,7 +621,7 @@ impl<'h> Supervisor<'h> {
 
     fn next_deadline(&self) -> Option<Instant> {
         match &self.phase {
-            Phase::Running(run) => run.kill_at,
+            Phase::Running(run) => [run.kill_at, run.settle_at].into_iter().flatten().min(),
             Phase::RestartDelay { until, .. } => Some(*until),
             Phase::AwaitingAttach | Phase::Done => None,
         }

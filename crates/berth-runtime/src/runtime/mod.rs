@@ -117,6 +117,18 @@ pub trait Runtime {
     /// Lets the created init exec the command.
     fn start(&self, id: &str) -> Result<()>;
 
+    /// `create` then `start`, for a caller with nothing to do in between; a container
+    /// whose start failed is removed again (its init is killed; its parent reaps it).
+    fn run(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
+        let pid = self.create(id, bundle, stdio)?;
+        if let Err(err) = self.start(id) {
+            let _ = self.kill(id, libc::SIGKILL, true);
+            let _ = self.delete(id, true);
+            return Err(err);
+        }
+        Ok(pid)
+    }
+
     /// Sends `signal` to the init, or with `all` to every process of the container.
     /// Signals the init does not handle are ignored by the kernel (it is pid 1 of its
     /// namespace), except SIGKILL and SIGSTOP.
