@@ -42,8 +42,9 @@ pub enum Decision {
 pub const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub trait MonitorHooks {
-    /// Before each start: mount the rootfs, write the bundle. An error fails the start
-    /// (reported as `start_failed`, Docker's exit code 125 unless the error says else).
+    /// Before each restart (the first start's are the starting CLI's work): mount the
+    /// rootfs, write the bundle. An error fails the start (reported as `start_failed`,
+    /// Docker's exit code 125 unless the error says else).
     fn prepare(&mut self) -> Result<()>;
 
     /// The container runs; `pid` is its init's host pid. An error (the state could not

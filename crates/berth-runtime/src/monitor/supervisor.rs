@@ -532,14 +532,18 @@ impl<'h> Supervisor<'h> {
 
     fn start(&mut self) {
         self.start_requested = false;
-        if self.ready.is_none() {
-            // A restart: the head start `daemonize` gave the first create is long over.
+        let restart = self.ready.is_none();
+        if restart {
+            // The head start `daemonize` gave the first create is long over.
             super::grace_period::start();
         }
-        let started = self
-            .hooks
-            .prepare()
-            .and_then(|()| Run::start(&self.config, &*self.runtime, self.size));
+        // The first start's rootfs and bundle are the starting CLI's work.
+        let prepared = if restart {
+            self.hooks.prepare()
+        } else {
+            Ok(())
+        };
+        let started = prepared.and_then(|()| Run::start(&self.config, &*self.runtime, self.size));
         let run = match started {
             Ok(run) => run,
             Err(err) => return self.start_failed(err),

@@ -22,7 +22,6 @@ use super::failure::classify;
 use super::filtered_bundle;
 use super::loopback;
 use super::{ContainerState, Runtime, Status, Stdio};
-use crate::bundle::command_of;
 use crate::error::{Error, Result};
 use crate::seccomp::BpfCache;
 
@@ -58,7 +57,7 @@ impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
         std::fs::create_dir_all(&self.state_dir)
             .map_err(|e| Error::io(format!("creating {}", self.state_dir.display()), e))?;
-        let command = command_of(bundle);
+        // The spec is read once: every allocation in this forked child copies pages.
         let prepared = filtered_bundle::prepare(bundle, &self.seccomp)?;
         let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
@@ -108,7 +107,7 @@ impl Runtime for Embedded {
             Err(err) => {
                 pid_file.remove_failed_process();
                 reap_failed_children();
-                Err(classify("create", &command, error_chain(&err)))
+                Err(classify("create", &prepared.command, error_chain(&err)))
             }
         }
     }

@@ -54,12 +54,20 @@ pub(crate) struct Prepared {
     pub filter: Option<Filter>,
     /// The container gets a network namespace of its own (not one to join).
     pub new_netns: bool,
+    /// The command (`process.args[0]`), for error messages.
+    pub command: String,
 }
 
 /// Reads `<bundle>/config.json`; with a seccomp section berth can precompile, writes the
 /// copy described above and returns it with the program.
 pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
     let mut spec = load(bundle)?;
+    let command = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.args().as_ref())
+        .and_then(|args| args.first().cloned())
+        .unwrap_or_default();
     let new_netns = spec
         .linux()
         .as_ref()
@@ -73,6 +81,7 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
             bundle: bundle.to_path_buf(),
             filter: None,
             new_netns,
+            command,
         });
     };
     let program = cache.program(&seccomp)?;
@@ -102,6 +111,7 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
             drop_sys_admin,
         }),
         new_netns,
+        command,
     })
 }
 
