@@ -87,11 +87,32 @@ impl Engine {
         let _lock = self.lock_mount(&c.id)?;
         let mut rootfs = self.rootfs(c)?;
         rootfs.volatile = stored.host_config.auto_remove;
-        rootfs.mount()?;
+        // The network (with a bridge: a namespace, a veth pair, addresses; 2-4 ms, mostly the
+        // kernel's) is set up on a thread while this one mounts the rootfs and seeds volumes.
+        // Either side cleans up after its own failure; a failed side's error is reported,
+        // the rootfs side's first, as when they ran one after the other.
+        let (local, network) = std::thread::scope(|s| {
+            let network = s.spawn(|| self.setup_network(c, stored));
+            let local = rootfs.mount().and_then(|()| {
+                self.populate_volumes(stored, &rootfs.merged)?;
+                ensure_workdir(&rootfs.merged, &stored.config.working_dir)
+            });
+            let network = network.join().unwrap_or_else(|_| {
+                Err(EngineError::Other("setting up the network panicked".into()))
+            });
+            (local, network)
+        });
         let prepared = (|| {
-            self.populate_volumes(stored, &rootfs.merged)?;
-            ensure_workdir(&rootfs.merged, &stored.config.working_dir)?;
-            let netns = self.setup_network(c, stored)?;
+            let netns = match (local, network) {
+                (Ok(()), Ok(netns)) => netns,
+                (Err(e), network) => {
+                    if network.is_ok() {
+                        self.teardown_network(&c.id, &stored.host_config.network_mode);
+                    }
+                    return Err(e);
+                }
+                (Ok(()), Err(e)) => return Err(e),
+            };
             let bundle_written = (|| {
                 let spec = self.container_spec(c, stored, &rootfs.merged, netns)?;
                 let mut oci = berth_runtime::build_spec(&spec).map_err(runtime_error)?;
