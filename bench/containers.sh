@@ -78,8 +78,8 @@ for i in $(seq 1 "$RSS_CONTAINERS"); do "$BERTH" run -d --network none busybox s
 # the container has run for 100 ms (the monitor's `settled` hook).
 sleep 1
 total=0; n=0
-for pid in $(pgrep -f "__monitor"); do
-  if grep -q "$BERTH_ROOT" "/proc/$pid/cmdline" 2>/dev/null; then
+for pid in $(pgrep -x berth-monitor); do
+  if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "$BERTH_ROOT"; then
     kb=$(awk '/VmRSS/{print $2}' "/proc/$pid/status"); total=$((total + kb)); n=$((n + 1))
   fi
 done

@@ -15,6 +15,7 @@ mod list;
 mod monitor;
 mod names;
 mod network;
+mod prefork;
 mod remove;
 pub(crate) mod rootfs;
 mod runtime;
@@ -39,6 +40,7 @@ pub use cp::{
 pub use diff::{Change, ChangeKind};
 pub use monitor::{monitor_daemonize, monitor_main};
 pub use network::network_mode;
+pub use prefork::{prefork_monitor, Prefork};
 pub use signal::parse_signal;
 pub use start::Starting;
 pub use state::{monitor_alive, process_start_time};

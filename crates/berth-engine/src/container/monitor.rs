@@ -33,6 +33,8 @@ pub fn monitor_main(
     ready: OwnedFd,
     wait_for_attach: bool,
 ) -> Result<()> {
+    // What `ps` and tools find monitors by: one forked by `run` keeps the CLI's command line.
+    let _ = rustix::thread::set_name(c"berth-monitor");
     let engine = Engine::open(options)?;
     let c = engine
         .store()

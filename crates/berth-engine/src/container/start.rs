@@ -11,6 +11,7 @@ use berth_runtime::monitor::{ReadyEvent, ReadyReader};
 use berth_store::Container;
 
 use super::config::Stored;
+use super::prefork::Prefork;
 use crate::{Engine, EngineError, Result};
 
 /// A container being started: its monitor listens on `socket`; the start result comes
@@ -49,6 +50,17 @@ impl Engine {
     /// container's process only once a client attached to `socket` (so nothing it prints is
     /// missed). Starting a running container is a no-op, as in Docker.
     pub fn start_container(&self, name: &str, wait_for_attach: bool) -> Result<Option<Starting>> {
+        self.start_container_with(name, wait_for_attach, None)
+    }
+
+    /// [`Engine::start_container`] with a monitor forked ahead ([`super::prefork_monitor`]),
+    /// which becomes the container's monitor instead of a re-executed berth.
+    pub fn start_container_with(
+        &self,
+        name: &str,
+        wait_for_attach: bool,
+        prefork: Option<Prefork>,
+    ) -> Result<Option<Starting>> {
         let c = self.container(name)?;
         if c.state.status.is_live() {
             return Ok(None);
@@ -59,15 +71,20 @@ impl Engine {
         // A monitor that waits for its client does not touch the bundle before then, so it
         // may start up (exec, open the store, listen) while the rest is prepared here. If the
         // preparation fails, dropping it closes its pipe and it gives up.
+        let mut prefork = prefork;
+        let mut launch = |wait: bool| match prefork.take() {
+            Some(p) => self.launch_preforked(p, &c, wait),
+            None => self.launch_monitor(&c, wait),
+        };
         let early = if wait_for_attach {
-            Some(self.launch_monitor(&c, true)?)
+            Some(launch(true)?)
         } else {
             None
         };
         self.prepare_start(&c, &stored, &run_dir.join("bundle"))?;
         let launched = match early {
             Some(launched) => Ok(launched),
-            None => self.launch_monitor(&c, false),
+            None => launch(false),
         };
         match launched.and_then(|l| l.listening()) {
             Ok(s) => Ok(Some(s)),
@@ -135,11 +152,27 @@ impl Engine {
 
     /// `start` without attaching: returns once the container runs.
     pub fn start_detached(&self, name: &str) -> Result<String> {
+        self.start_detached_with(name, None)
+    }
+
+    /// [`Engine::start_detached`] with a monitor forked ahead.
+    pub fn start_detached_with(&self, name: &str, prefork: Option<Prefork>) -> Result<String> {
         let c = self.container(name)?;
-        if let Some(s) = self.start_container(&c.id, false)? {
+        if let Some(s) = self.start_container_with(&c.id, false, prefork)? {
             s.wait()?;
         }
         Ok(c.id)
+    }
+
+    /// Hands container `c` to a monitor forked ahead.
+    fn launch_preforked(&self, prefork: Prefork, c: &Container, wait: bool) -> Result<Launched> {
+        let (pid, ready) = prefork.launch(&c.id, wait)?;
+        Ok(Launched {
+            first: FirstProcess::Forked(pid),
+            ready: Some(ReadyReader::new(ready)),
+            id: c.id.clone(),
+            socket: self.monitor_socket(&c.id),
+        })
     }
 
     /// Re-executes this binary as the container's monitor; [`Launched::listening`] waits
@@ -172,7 +205,7 @@ impl Engine {
             .map_err(EngineError::io("starting the container's monitor"))?;
         drop(write);
         Ok(Launched {
-            child,
+            first: FirstProcess::Spawned(child),
             ready: Some(ReadyReader::new(read)),
             id: c.id.clone(),
             socket: self.monitor_socket(&c.id),
@@ -182,20 +215,7 @@ impl Engine {
     /// The arguments a monitor of container `id` is started with (after the program's
     /// name); the readiness pipe is its fd 3.
     pub fn monitor_args(&self, id: &str, wait_for_attach: bool) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec![
-            "--root".into(),
-            self.root().into(),
-            "--runroot".into(),
-            self.runroot().into(),
-            "__monitor".into(),
-            id.into(),
-            "--ready-fd".into(),
-            "3".into(),
-        ];
-        if wait_for_attach {
-            args.push("--wait-for-attach".into());
-        }
-        args
+        monitor_args(&self.options, id, wait_for_attach)
     }
 
     pub fn monitor_socket(&self, id: &str) -> PathBuf {
@@ -203,19 +223,61 @@ impl Engine {
     }
 }
 
+/// The arguments of [`Engine::monitor_args`].
+pub(crate) fn monitor_args(
+    options: &crate::EngineOptions,
+    id: &str,
+    wait_for_attach: bool,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "--root".into(),
+        options.root.clone().into(),
+        "--runroot".into(),
+        options.runroot.clone().into(),
+        "__monitor".into(),
+        id.into(),
+        "--ready-fd".into(),
+        "3".into(),
+    ];
+    if wait_for_attach {
+        args.push("--wait-for-attach".into());
+    }
+    args
+}
+
 /// A monitor process on its way up.
 struct Launched {
     /// Its first process, which forks the monitor away and exits at once.
-    child: Child,
+    first: FirstProcess,
     ready: Option<ReadyReader>,
     id: String,
     socket: PathBuf,
 }
 
+/// A monitor's first process: re-executed berth, or forked ahead.
+enum FirstProcess {
+    Spawned(Child),
+    Forked(rustix::process::Pid),
+}
+
+impl FirstProcess {
+    fn wait(&mut self) {
+        match self {
+            FirstProcess::Spawned(child) => {
+                let _ = child.wait();
+            }
+            FirstProcess::Forked(pid) => {
+                let (pid, options) = (Some(*pid), rustix::process::WaitOptions::empty());
+                while let Err(rustix::io::Errno::INTR) = rustix::process::waitpid(pid, options) {}
+            }
+        }
+    }
+}
+
 impl Launched {
     /// Waits until the monitor listens on its socket.
     fn listening(mut self) -> Result<Starting> {
-        let _ = self.child.wait();
+        self.first.wait();
         let Some(mut ready) = self.ready.take() else {
             return Err(EngineError::Other("the monitor's pipe is gone".into()));
         };
@@ -245,7 +307,7 @@ impl Drop for Launched {
     /// creating anything; its first process is reaped.
     fn drop(&mut self) {
         self.ready = None;
-        let _ = self.child.wait();
+        self.first.wait();
     }
 }
 

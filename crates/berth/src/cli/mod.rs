@@ -21,6 +21,7 @@ mod volume;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use berth_engine::container::Prefork;
 use berth_engine::{Engine, EngineOptions};
 use clap::{Parser, Subcommand};
 
@@ -211,9 +212,13 @@ enum ContainerCommand {
     Inspect(container::InspectArgs),
 }
 
-fn container_command(c: ContainerCommand, engine: &Engine) -> Result<(), CliError> {
+fn container_command(
+    c: ContainerCommand,
+    engine: &Engine,
+    prefork: Option<Prefork>,
+) -> Result<(), CliError> {
     match c {
-        ContainerCommand::Run(Lazy(a)) => run::run(a, engine),
+        ContainerCommand::Run(Lazy(a)) => run::run(a, engine, prefork),
         ContainerCommand::Create(Lazy(a)) => container::create(a, engine),
         ContainerCommand::Start(a) => run::start(a, engine),
         ContainerCommand::Stop(a) => lifecycle::stop(a, engine),
@@ -256,6 +261,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // `run`'s monitor is forked now, while this process has one thread and nothing open
+    // (see berth_engine::container::prefork_monitor); a failure just falls back to
+    // re-executing berth as the monitor.
+    let prefork = match &cli.command {
+        Command::Run(_) | Command::Container(ContainerCommand::Run(_)) => {
+            berth_engine::container::prefork_monitor(&EngineOptions {
+                root: cli.root.clone(),
+                runroot: cli.runroot.clone(),
+            })
+            .ok()
+        }
+        _ => None,
+    };
     // A monitor logs nowhere: its stderr is /dev/null, and the container's init, which it
     // forks, must not inherit a logger writing into the container's stderr.
     if !matches!(
@@ -264,7 +282,7 @@ pub fn main() -> ExitCode {
     ) {
         init_logging(cli.log_level);
     }
-    exit_code(run(cli))
+    exit_code(run(cli, prefork))
 }
 
 fn exit_code(result: Result<(), CliError>) -> ExitCode {
@@ -294,7 +312,7 @@ fn init_logging(level: LogLevel) {
         .init();
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli, prefork: Option<Prefork>) -> Result<(), CliError> {
     let engine = || {
         Engine::open(EngineOptions {
             root: cli.root.clone(),
@@ -315,8 +333,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Save(a) => image::save(a, &engine()?),
         Command::Load(a) => image::load(a, &engine()?),
         Command::System(c) => system::run(c, &engine()?),
-        Command::Container(c) => container_command(c, &engine()?),
-        Command::Run(Lazy(a)) => run::run(a, &engine()?),
+        Command::Container(c) => container_command(c, &engine()?, prefork),
+        Command::Run(Lazy(a)) => run::run(a, &engine()?, prefork),
         Command::Create(Lazy(a)) => container::create(a, &engine()?),
         Command::Start(a) => run::start(a, &engine()?),
         Command::Stop(a) => lifecycle::stop(a, &engine()?),

@@ -2,6 +2,7 @@
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
+use berth_engine::container::Prefork;
 use berth_engine::runtime::attach::Streams;
 use berth_engine::{Engine, EngineError, EngineOptions};
 use clap::Args;
@@ -33,7 +34,9 @@ pub struct RunArgs {
 /// Docker's exit status for an engine error of `run`.
 const RUN_ERROR: u8 = 125;
 
-pub fn run(a: RunArgs, engine: &Engine) -> Result<(), CliError> {
+/// `prefork`: the container's monitor, forked ahead by `main` (or `None`: berth is
+/// re-executed as the monitor).
+pub fn run(a: RunArgs, engine: &Engine, prefork: Option<Prefork>) -> Result<(), CliError> {
     if a.detach && a.flags.rm && !a.flags.attach.is_empty() {
         return Err(CliError {
             message: "berth: Conflicting options: -a and -d".into(),
@@ -57,7 +60,7 @@ pub fn run(a: RunArgs, engine: &Engine) -> Result<(), CliError> {
         std::fs::write(path, &c.id).map_err(CliError::from)?;
     }
     if a.detach {
-        return match engine.start_detached(&c.id) {
+        return match engine.start_detached_with(&c.id, prefork) {
             Ok(id) => write_stdout(&format!("{id}\n")),
             Err(e) => {
                 let code = start_error_code(&e);
@@ -68,7 +71,7 @@ pub fn run(a: RunArgs, engine: &Engine) -> Result<(), CliError> {
             }
         };
     }
-    let starting = match engine.start_container(&c.id, true) {
+    let starting = match engine.start_container_with(&c.id, true, prefork) {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(()),
         Err(e) => {

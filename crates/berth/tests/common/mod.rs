@@ -634,29 +634,28 @@ impl Berth {
         assert!(done, "{container} never became {want}: still {last}");
     }
 
-    /// Pids of the monitor processes serving this store's containers.
+    /// Pids of the monitor processes serving this store's containers: processes named
+    /// `berth-monitor` (re-executed or forked by `run`, whose command line is the CLI's) with
+    /// a file of this store open (the database, a log).
     pub fn monitors(&self) -> Vec<i32> {
         let root = self.root();
-        let root = root.to_string_lossy();
         processes()
             .into_iter()
             .filter(|p| {
-                p.args.iter().any(|a| a == "__monitor") && p.args.iter().any(|a| *a == root)
+                p.comm == "berth-monitor" && open_files(p.pid).iter().any(|f| f.starts_with(&root))
             })
             .map(|p| p.pid)
             .collect()
     }
 
-    /// The pid of the monitor of container `id` (full ID), if one runs.
+    /// The pid of the monitor of container `id` (full ID), if one runs: the one with the
+    /// container's log open.
     pub fn monitor_of(&self, id: &str) -> Option<i32> {
-        let root = self.root();
-        let root = root.to_string_lossy();
+        let dir = self.root().join("containers").join(id);
         processes()
             .into_iter()
             .find(|p| {
-                p.args.iter().any(|a| a == "__monitor")
-                    && p.args.iter().any(|a| *a == root)
-                    && p.args.iter().any(|a| a == id)
+                p.comm == "berth-monitor" && open_files(p.pid).iter().any(|f| f.starts_with(&dir))
             })
             .map(|p| p.pid)
     }
@@ -787,6 +786,8 @@ pub fn kill(pid: i32, signal: i32) {
 pub struct Process {
     pub pid: i32,
     pub ppid: i32,
+    /// The command name of /proc/PID/stat.
+    pub comm: String,
     /// The state letter of /proc/PID/stat (`R`, `S`, `Z`, ...).
     pub state: char,
     pub args: Vec<String>,
@@ -806,9 +807,10 @@ pub fn processes() -> Vec<Process> {
             continue;
         };
         // The command name is in parentheses and may hold spaces: fields follow the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        let Some((head, rest)) = stat.rsplit_once(')') else {
             continue;
         };
+        let comm = head.split_once('(').map_or("", |(_, c)| c).to_string();
         let mut f = rest.split_whitespace();
         let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
         let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -823,11 +825,22 @@ pub fn processes() -> Vec<Process> {
         out.push(Process {
             pid,
             ppid,
+            comm,
             state,
             args,
         });
     }
     out
+}
+
+/// Where the open files of process `pid` are (empty once it is gone).
+pub fn open_files(pid: i32) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .collect()
 }
 
 /// Every mount point of this mount namespace.

@@ -1,0 +1,157 @@
+//! A container's monitor forked at the very start of `run`, before the container exists.
+//!
+//! Re-executing berth as `berth __monitor ID` cost a start 3 ms before the monitor listened:
+//! loading a 22 MB binary (about 340 more page faults than a small program: relocations,
+//! code) and opening the store, after the CLI had already opened the store and created the
+//! container. The CLI waited for it. A child forked while the CLI still has one thread and
+//! nothing open (right after parsing its arguments) needs none of that: it waits, out of the
+//! CLI's process group, until the CLI names the container it is to watch, then becomes its
+//! monitor exactly as an exec'd one does ([`super::monitor_daemonize`],
+//! [`super::monitor_main`]). A CLI that fails before that, or exits, closes the pipe, and
+//! the child leaves. It shares only what the CLI had at the fork (its parsed arguments);
+//! everything else it opens itself.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{waitpid, Pid, WaitOptions};
+
+use crate::{EngineError, EngineOptions, Result};
+
+/// A forked monitor waiting for its container (see the module's comment).
+pub struct Prefork {
+    pid: Pid,
+    /// Where the container's ID goes; closing it without one sends the child away.
+    go: Option<OwnedFd>,
+    /// The readiness pipe's read end (the child holds the write end).
+    ready: Option<OwnedFd>,
+}
+
+/// Forks the monitor-to-be of a container about to be created with `options`' store.
+///
+/// Call it while the process has a single thread and before it opens the store: the child
+/// goes on from this point with a copy of everything the process has.
+pub fn prefork_monitor(options: &EngineOptions) -> Result<Prefork> {
+    let pipe = || {
+        pipe_with(PipeFlags::CLOEXEC)
+            .map_err(|e| EngineError::io("creating a pipe for the monitor")(e.into()))
+    };
+    let (ready_read, ready_write) = pipe()?;
+    let (go_read, go_write) = pipe()?;
+    // SAFETY: fork(2) in a process with a single thread, as documented; the child never
+    // returns from here (it leaves through `exit`), so nothing of the caller runs twice.
+    match unsafe { libc::fork() } {
+        -1 => Err(EngineError::io("forking the container's monitor")(
+            std::io::Error::last_os_error(),
+        )),
+        0 => {
+            drop(ready_read);
+            drop(go_write);
+            std::process::exit(child(options, go_read, ready_write))
+        }
+        pid => Ok(Prefork {
+            // A positive pid from fork.
+            pid: Pid::from_raw(pid).ok_or_else(|| EngineError::Other("fork gave pid 0".into()))?,
+            go: Some(go_write),
+            ready: Some(ready_read),
+        }),
+    }
+}
+
+impl Prefork {
+    /// Sends the child to watch container `id`; returns its first process's pid and the
+    /// readiness pipe's read end, as an exec'd monitor's launch gives them.
+    pub(crate) fn launch(mut self, id: &str, wait_for_attach: bool) -> Result<(Pid, OwnedFd)> {
+        let go = self.go.take();
+        let ready = self.ready.take();
+        let (Some(go), Some(ready)) = (go, ready) else {
+            return Err(EngineError::Other("the forked monitor is gone".into()));
+        };
+        let message = format!("{id}\n{}\n", u8::from(wait_for_attach));
+        std::fs::File::from(go)
+            .write_all(message.as_bytes())
+            .map_err(EngineError::io("starting the container's monitor"))?;
+        Ok((self.pid, ready))
+    }
+}
+
+impl Drop for Prefork {
+    /// Unused: the closed pipe sends the child away; it is reaped.
+    fn drop(&mut self) {
+        if self.go.take().is_some() {
+            while let Err(rustix::io::Errno::INTR) = waitpid(Some(self.pid), WaitOptions::empty()) {
+            }
+        }
+    }
+}
+
+/// The child's life: wait for a container, then be its monitor. Returns the exit status.
+fn child(options: &EngineOptions, go: OwnedFd, ready: OwnedFd) -> i32 {
+    // Out of the CLI's process group at once: the terminal's signals (Ctrl-C while the CLI
+    // creates the container) are the CLI's to handle. Off its stdio too, which a caller may
+    // read to the end (`$(berth run -d ...)`).
+    let _ = rustix::process::setsid();
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+    let mut message = String::new();
+    if std::fs::File::from(go)
+        .read_to_string(&mut message)
+        .is_err()
+    {
+        return 0;
+    }
+    let mut lines = message.lines();
+    let (Some(id), Some(wait)) = (lines.next(), lines.next()) else {
+        // The CLI went away without a container.
+        return 0;
+    };
+    let wait_for_attach = wait == "1";
+    name_as_monitor(options, id, wait_for_attach);
+    if super::monitor_daemonize().is_err() {
+        return 125;
+    }
+    match super::monitor_main(options.clone(), id, ready, wait_for_attach) {
+        Ok(()) => 0,
+        Err(_) => 125,
+    }
+}
+
+/// Gives the process the command line of a re-executed monitor (`berth --root .. __monitor
+/// ID ..`), which `ps` shows and operators and tools look for, instead of the CLI's `run`
+/// it was forked from. Best effort: it needs CAP_SYS_RESOURCE.
+fn name_as_monitor(options: &EngineOptions, id: &str, wait_for_attach: bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut line: Vec<u8> = Vec::new();
+    let program = std::env::args_os().next().unwrap_or_else(|| "berth".into());
+    for arg in
+        std::iter::once(program).chain(super::start::monitor_args(options, id, wait_for_attach))
+    {
+        line.extend_from_slice(arg.as_bytes());
+        line.push(0);
+    }
+    // Kept for the life of the process: the kernel reads the command line from it.
+    let line: &'static mut [u8] = Box::leak(line.into_boxed_slice());
+    let range = line.as_mut_ptr_range();
+    use rustix::process::{set_virtual_memory_map_address, VirtualMemoryMapAddress};
+    let (start, end) = (
+        std::ptr::NonNull::new(range.start.cast()),
+        std::ptr::NonNull::new(range.end.cast()),
+    );
+    // SAFETY: both addresses bound a leaked buffer of this process that is never freed or
+    // written again; the kernel only reads the command line from it. The start goes first:
+    // the new buffer lies below the stack's original arguments, so start < end holds after
+    // each call.
+    unsafe {
+        if set_virtual_memory_map_address(VirtualMemoryMapAddress::ArgStart, start).is_ok() {
+            let _ = set_virtual_memory_map_address(VirtualMemoryMapAddress::ArgEnd, end);
+        }
+    }
+}
