@@ -68,7 +68,9 @@ pub(crate) fn stop(store: &Store, kind: &str, key: &str) -> Result<()> {
         let _ = kill_process(p, Signal::TERM);
     }
     let deadline = Instant::now() + Duration::from_secs(3);
-    while start_time(pid) == Some(start) && Instant::now() < deadline {
+    // A zombie leader is not gone yet while its other threads still exit: they hold its
+    // file table, and so its sockets.
+    while (start_time(pid) == Some(start) || threads_left(pid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     if start_time(pid) == Some(start) {
@@ -77,6 +79,11 @@ pub(crate) fn stop(store: &Store, kind: &str, key: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether process `pid` has a thread besides its leader (false once it is reaped).
+fn threads_left(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|d| d.count() > 1)
 }
 
 /// Keys of every recorded helper of `kind`.
