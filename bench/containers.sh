@@ -62,6 +62,9 @@ if docker info >/dev/null 2>&1; then
          -n "docker run --rm --network none busybox true" "docker run --rm --network none busybox true"
          -n "docker run -d + stop -t 0 + rm" "docker rm \$(docker stop -t 0 \$(docker run -d busybox sleep 100))")
 fi
+# The set-up above wrote a few hundred MB (rootfs copies, podman's import): let the disk
+# settle, so that the first commands measured do not share it with the write-back.
+sync; sleep 3
 hyperfine --warmup 5 --runs "$RUNS" --style basic --export-markdown "$W/run.md" "${cmds[@]}"
 cat "$W/run.md"
 
