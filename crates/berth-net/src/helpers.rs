@@ -14,13 +14,14 @@ use crate::error::Result;
 pub(crate) const DNS: &str = "dns";
 pub(crate) const PROXY: &str = "proxy";
 
-/// Start time of a live (not zombie) process, in clock ticks since boot.
+/// Start time of a live process, in clock ticks since boot. A zombie leader whose other
+/// threads still exit counts as live: they hold its file table, and so its sockets.
 pub(crate) fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses; fields resume after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
+    if (fields.first() == Some(&"Z") || fields.first() == Some(&"X")) && !threads_left(pid) {
         return None;
     }
     fields.get(19)?.parse().ok()
@@ -68,9 +69,7 @@ pub(crate) fn stop(store: &Store, kind: &str, key: &str) -> Result<()> {
         let _ = kill_process(p, Signal::TERM);
     }
     let deadline = Instant::now() + Duration::from_secs(3);
-    // A zombie leader is not gone yet while its other threads still exit: they hold its
-    // file table, and so its sockets.
-    while (start_time(pid) == Some(start) || threads_left(pid)) && Instant::now() < deadline {
+    while start_time(pid) == Some(start) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     if start_time(pid) == Some(start) {

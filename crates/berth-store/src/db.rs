@@ -180,6 +180,14 @@ impl Db {
 mod tests {
     use super::*;
 
+    /// A database in `dir` with one empty table `t`.
+    fn with_table(dir: &Path) -> Db {
+        let db = Db::open(&dir.join("t.db")).unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (v TEXT)")?))
+            .unwrap();
+        db
+    }
+
     fn wal_len(dir: &Path) -> u64 {
         std::fs::metadata(dir.join("t.db-wal")).map_or(0, |m| m.len())
     }
@@ -187,9 +195,7 @@ mod tests {
     #[test]
     fn trim_wal_empties_a_long_wal_and_keeps_every_row() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
-        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (v TEXT)")?))
-            .unwrap();
+        let db = with_table(dir.path());
         let row = "x".repeat(4000);
         for _ in 0..100 {
             db.write(|tx| Ok(tx.execute("INSERT INTO t VALUES (?1)", [&row])?))
@@ -213,9 +219,7 @@ mod tests {
     #[test]
     fn trim_wal_leaves_a_short_wal_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
-        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (v TEXT)")?))
-            .unwrap();
+        let db = with_table(dir.path());
         let before = wal_len(dir.path());
         assert!(before > 0 && before < WAL_TRIM_BYTES);
         db.trim_wal();

@@ -114,44 +114,11 @@ fn child(options: &EngineOptions, go: OwnedFd, ready: OwnedFd) -> i32 {
         return 0;
     };
     let wait_for_attach = wait == "1";
-    name_as_monitor(options, id, wait_for_attach);
     if super::monitor_daemonize().is_err() {
         return 125;
     }
     match super::monitor_main(options.clone(), id, ready, wait_for_attach) {
         Ok(()) => 0,
         Err(_) => 125,
-    }
-}
-
-/// Gives the process the command line of a re-executed monitor (`berth --root .. __monitor
-/// ID ..`), which `ps` shows and operators and tools look for, instead of the CLI's `run`
-/// it was forked from. Best effort: it needs CAP_SYS_RESOURCE.
-fn name_as_monitor(options: &EngineOptions, id: &str, wait_for_attach: bool) {
-    use std::os::unix::ffi::OsStrExt;
-    let mut line: Vec<u8> = Vec::new();
-    let program = std::env::args_os().next().unwrap_or_else(|| "berth".into());
-    for arg in
-        std::iter::once(program).chain(super::start::monitor_args(options, id, wait_for_attach))
-    {
-        line.extend_from_slice(arg.as_bytes());
-        line.push(0);
-    }
-    // Kept for the life of the process: the kernel reads the command line from it.
-    let line: &'static mut [u8] = Box::leak(line.into_boxed_slice());
-    let range = line.as_mut_ptr_range();
-    use rustix::process::{set_virtual_memory_map_address, VirtualMemoryMapAddress};
-    let (start, end) = (
-        std::ptr::NonNull::new(range.start.cast()),
-        std::ptr::NonNull::new(range.end.cast()),
-    );
-    // SAFETY: both addresses bound a leaked buffer of this process that is never freed or
-    // written again; the kernel only reads the command line from it. The start goes first:
-    // the new buffer lies below the stack's original arguments, so start < end holds after
-    // each call.
-    unsafe {
-        if set_virtual_memory_map_address(VirtualMemoryMapAddress::ArgStart, start).is_ok() {
-            let _ = set_virtual_memory_map_address(VirtualMemoryMapAddress::ArgEnd, end);
-        }
     }
 }

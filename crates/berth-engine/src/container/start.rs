@@ -215,34 +215,25 @@ impl Engine {
     /// The arguments a monitor of container `id` is started with (after the program's
     /// name); the readiness pipe is its fd 3.
     pub fn monitor_args(&self, id: &str, wait_for_attach: bool) -> Vec<OsString> {
-        monitor_args(&self.options, id, wait_for_attach)
+        let mut args: Vec<OsString> = vec![
+            "--root".into(),
+            self.root().into(),
+            "--runroot".into(),
+            self.runroot().into(),
+            "__monitor".into(),
+            id.into(),
+            "--ready-fd".into(),
+            "3".into(),
+        ];
+        if wait_for_attach {
+            args.push("--wait-for-attach".into());
+        }
+        args
     }
 
     pub fn monitor_socket(&self, id: &str) -> PathBuf {
         self.store().container_run_dir(id).join("monitor.sock")
     }
-}
-
-/// The arguments of [`Engine::monitor_args`].
-pub(crate) fn monitor_args(
-    options: &crate::EngineOptions,
-    id: &str,
-    wait_for_attach: bool,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        "--root".into(),
-        options.root.clone().into(),
-        "--runroot".into(),
-        options.runroot.clone().into(),
-        "__monitor".into(),
-        id.into(),
-        "--ready-fd".into(),
-        "3".into(),
-    ];
-    if wait_for_attach {
-        args.push("--wait-for-attach".into());
-    }
-    args
 }
 
 /// A monitor process on its way up.
