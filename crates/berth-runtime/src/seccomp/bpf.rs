@@ -6,6 +6,14 @@
 //! compiled once ([`super::BpfCache`]) and every container loads the same bytes. The
 //! program is what `seccomp_load` itself would hand the kernel: it is libseccomp's own
 //! export of the filter, built with the semantics runc and libcontainer give the spec.
+//!
+//! The program is a binary tree of syscall numbers (libseccomp's optimisation level 2), not
+//! the default linear list: loading a filter makes the kernel run it once per syscall number
+//! of every architecture to fill its action cache, so a linear list of Docker's ~350
+//! allowed calls is walked about 450 x 3 times. Measured here, loading Docker's profile
+//! took 1.0-1.4 ms as a list of 1,001 instructions and 0.3-0.45 ms as a tree of 1,246, in
+//! every container's start (and in every call a container makes that the cache cannot
+//! answer, the tree takes a few comparisons instead of up to hundreds).
 
 use std::collections::HashSet;
 use std::io::{Read, Seek};
@@ -120,6 +128,8 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<u8>> {
     // The spec, not libseccomp, decides about no-new-privileges.
     ctx.set_ctl_nnp(false)
         .map_err(|e| fail("no_new_privs", e))?;
+    ctx.set_ctl_optimize(2)
+        .map_err(|e| fail("binary tree", e))?;
     for arch in seccomp.architectures().iter().flatten() {
         ctx.add_arch(architecture(*arch))
             .map_err(|e| fail("adding an architecture", e))?;

@@ -13,7 +13,7 @@ use super::bpf::{compile, BpfProgram};
 use crate::error::{Error, Result};
 
 /// Bumped when the way a program is built or stored changes, so old files are not read.
-const FORMAT: &str = "berth-seccomp-bpf-1";
+const FORMAT: &str = "berth-seccomp-bpf-2";
 
 #[derive(Debug, Clone)]
 pub struct BpfCache {
