@@ -13,7 +13,7 @@ use berth_store::{now_rfc3339, ContainerStatus};
 use super::config::Stored;
 use super::remove::Leftovers;
 use super::state::process_start_time;
-use crate::{Engine, EngineError, EngineOptions, Result};
+use crate::{Engine, EngineError, Result};
 
 /// Docker's restart back-off: 100 ms, doubled each time, at most a minute; reset when the
 /// container ran for 10 s.
@@ -27,15 +27,9 @@ pub fn monitor_daemonize() -> Result<()> {
 }
 
 /// Runs the monitor of container `id` until the container is done for good.
-pub fn monitor_main(
-    options: EngineOptions,
-    id: &str,
-    ready: OwnedFd,
-    wait_for_attach: bool,
-) -> Result<()> {
+pub fn monitor_main(engine: Engine, id: &str, ready: OwnedFd, wait_for_attach: bool) -> Result<()> {
     // What `ps` and tools find monitors by: one forked by `run` keeps the CLI's command line.
     let _ = rustix::thread::set_name(c"berth-monitor");
-    let engine = Engine::open(options)?;
     let c = engine
         .store()
         .container(id)?

@@ -4,20 +4,26 @@
 //! loading a 22 MB binary (about 340 more page faults than a small program: relocations,
 //! code) and opening the store, after the CLI had already opened the store and created the
 //! container. The CLI waited for it. A child forked while the CLI still has one thread and
-//! nothing open (right after parsing its arguments) needs none of that: it waits, out of the
-//! CLI's process group, until the CLI names the container it is to watch, then becomes its
-//! monitor exactly as an exec'd one does ([`super::monitor_daemonize`],
-//! [`super::monitor_main`]). A CLI that fails before that, or exits, closes the pipe, and
-//! the child leaves. It shares only what the CLI had at the fork (its parsed arguments);
-//! everything else it opens itself.
+//! nothing open (right after parsing its arguments) needs none of that. While the CLI
+//! creates the container it gets ready: it detaches ([`super::monitor_daemonize`], which
+//! also starts the cgroup lock's grace period for the container's start), and opens the
+//! store once the CLI says that it has opened it (so that the child never waits on SQLite's
+//! recovery of the WAL, which the first opener makes and a second one sleeps through).
+//! Then it waits until the CLI names the container it is to watch, and becomes its monitor
+//! exactly as an exec'd one does ([`super::monitor_main`]). A CLI that fails before that,
+//! or exits, closes the pipe, and the child leaves. It shares only what the CLI had at the
+//! fork (its parsed arguments); everything else it opens itself.
+//!
+//! The pipe carries lines: `store` (the CLI's store is open), then the container's ID and
+//! whether to wait for a client to attach (`1` or `0`).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{waitpid, Pid, WaitOptions};
 
-use crate::{EngineError, EngineOptions, Result};
+use crate::{Engine, EngineError, EngineOptions, Result};
 
 /// A forked monitor waiting for its container (see the module's comment).
 pub struct Prefork {
@@ -60,6 +66,14 @@ pub fn prefork_monitor(options: &EngineOptions) -> Result<Prefork> {
 }
 
 impl Prefork {
+    /// Tells the child that this process has opened the store: it may open it too.
+    pub fn store_opened(&self) {
+        if let Some(go) = &self.go {
+            // A child that is gone is noticed when the container is handed over.
+            let _ = rustix::io::write(go, b"store\n");
+        }
+    }
+
     /// Sends the child to watch container `id`; returns its first process's pid and the
     /// readiness pipe's read end, as an exec'd monitor's launch gives them.
     pub(crate) fn launch(mut self, id: &str, wait_for_attach: bool) -> Result<(Pid, OwnedFd)> {
@@ -86,38 +100,43 @@ impl Drop for Prefork {
     }
 }
 
-/// The child's life: wait for a container, then be its monitor. Returns the exit status.
+/// The child's life: get ready, wait for a container, then be its monitor. Returns the exit
+/// status.
 fn child(options: &EngineOptions, go: OwnedFd, ready: OwnedFd) -> i32 {
-    // Out of the CLI's process group at once: the terminal's signals (Ctrl-C while the CLI
-    // creates the container) are the CLI's to handle. Off its stdio too, which a caller may
-    // read to the end (`$(berth run -d ...)`).
-    let _ = rustix::process::setsid();
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        let _ = rustix::stdio::dup2_stdin(&null);
-        let _ = rustix::stdio::dup2_stdout(&null);
-        let _ = rustix::stdio::dup2_stderr(&null);
-    }
-    let mut message = String::new();
-    if std::fs::File::from(go)
-        .read_to_string(&mut message)
-        .is_err()
-    {
-        return 0;
-    }
-    let mut lines = message.lines();
-    let (Some(id), Some(wait)) = (lines.next(), lines.next()) else {
-        // The CLI went away without a container.
-        return 0;
-    };
-    let wait_for_attach = wait == "1";
+    // Out of the CLI's process group and off its stdio at once: the terminal's signals
+    // (Ctrl-C while the CLI creates the container) are the CLI's to handle, and a caller may
+    // read the CLI's output to the end (`$(berth run -d ...)`).
     if super::monitor_daemonize().is_err() {
         return 125;
     }
-    match super::monitor_main(options.clone(), id, ready, wait_for_attach) {
+    let mut go = BufReader::new(std::fs::File::from(go));
+    let mut next_line = || {
+        let mut line = String::new();
+        match go.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end_matches('\n').to_string()),
+            // The CLI went away without a container.
+            _ => None,
+        }
+    };
+    let mut engine = None;
+    let id = loop {
+        match next_line() {
+            Some(line) if line == "store" => engine = Engine::open(options.clone()).ok(),
+            Some(id) => break id,
+            None => return 0,
+        }
+    };
+    let Some(wait) = next_line() else {
+        return 0;
+    };
+    let engine = match engine {
+        Some(engine) => engine,
+        None => match Engine::open(options.clone()) {
+            Ok(engine) => engine,
+            Err(_) => return 125,
+        },
+    };
+    match super::monitor_main(engine, &id, ready, wait == "1") {
         Ok(()) => 0,
         Err(_) => 125,
     }

@@ -37,6 +37,9 @@ const RUN_ERROR: u8 = 125;
 /// `prefork`: the container's monitor, forked ahead by `main` (or `None`: berth is
 /// re-executed as the monitor).
 pub fn run(a: RunArgs, engine: &Engine, prefork: Option<Prefork>) -> Result<(), CliError> {
+    if let Some(p) = &prefork {
+        p.store_opened();
+    }
     if a.detach && a.flags.rm && !a.flags.attach.is_empty() {
         return Err(CliError {
             message: "berth: Conflicting options: -a and -d".into(),
@@ -281,7 +284,8 @@ pub fn monitor(a: MonitorArgs, options: EngineOptions) -> Result<(), CliError> {
     // SAFETY: the starting CLI passed this fd down for us alone; nothing else owns it.
     let ready = unsafe { OwnedFd::from_raw_fd(a.ready_fd) };
     berth_engine::container::monitor_daemonize()?;
-    berth_engine::container::monitor_main(options, &a.id, ready, a.wait_for_attach)?;
+    let engine = Engine::open(options)?;
+    berth_engine::container::monitor_main(engine, &a.id, ready, a.wait_for_attach)?;
     Ok(())
 }
 
