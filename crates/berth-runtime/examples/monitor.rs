@@ -103,6 +103,7 @@ fn be_the_monitor(
         wait_for_attach: false,
         initial_size: None,
         auto_remove: false,
+        first_netns: false,
     };
     monitor::daemonize()?;
     monitor::run(config, &mut Silent, ready)?;

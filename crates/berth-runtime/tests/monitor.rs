@@ -103,6 +103,7 @@ impl Plan {
             wait_for_attach: self.wait_for_attach,
             initial_size: self.initial_size,
             auto_remove: self.auto_remove,
+            first_netns: false,
         }
     }
 }

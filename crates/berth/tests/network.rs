@@ -296,6 +296,37 @@ fn network_none_has_only_loopback_up() {
     );
 }
 
+/// A `--network none` container's first namespace is made ahead by its monitor, which stays
+/// in the host's; a restart gets a new one from the runtime. Both have `lo` up.
+#[test]
+fn network_none_gets_its_own_namespace_on_every_start() {
+    let b = NetBerth::new();
+    let id = b.detach(&["--network", "none", "busybox", "sleep", "100000"]);
+    let netns = |pid: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .unwrap_or_else(|e| panic!("netns of {pid}: {e}"))
+    };
+    let host = netns("self");
+    let monitor = b.monitor_of(&id).expect("a monitor").to_string();
+    assert_eq!(
+        netns(&monitor),
+        host,
+        "the monitor left the host's namespace"
+    );
+    for start in ["first", "restarted"] {
+        let pid = b.field(&id, "{{.State.Pid}}");
+        assert_ne!(
+            netns(&pid),
+            host,
+            "{start}: the container is in the host's namespace"
+        );
+        let links = b.exec_sh(&id, "ip -o link").ok().to_string();
+        assert!(links.starts_with("1: lo: <LOOPBACK,UP"), "{start}: {links}");
+        assert_eq!(links.lines().count(), 1, "{start}: {links}");
+        b.run_t(&["restart", "-t", "0", &id]).ok();
+    }
+}
+
 #[test]
 fn network_container_shares_the_other_containers_stack() {
     let b = NetBerth::new();

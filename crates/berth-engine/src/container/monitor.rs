@@ -57,6 +57,10 @@ pub fn monitor_main(engine: Engine, id: &str, ready: OwnedFd, wait_for_attach: b
         wait_for_attach,
         initial_size: None,
         auto_remove: stored.host_config.auto_remove,
+        first_netns: matches!(
+            super::network::network_mode(&stored.host_config.network_mode),
+            berth_net::NetworkMode::None
+        ),
     };
     let mut hooks = Hooks {
         engine: &engine,

@@ -86,6 +86,11 @@ pub struct MonitorConfig {
     /// after the clients have the exit code rather than before `exited`. A monitor
     /// killed in between leaves that state to the engine's sweep.
     pub auto_remove: bool,
+    /// The container asks for a network namespace of its own and nothing else (`--network
+    /// none`): with the embedded runtime, the monitor makes it (with `lo` up) while it waits
+    /// for the first start, off the start's critical path, and the container joins it. A
+    /// restart gets a new namespace from the runtime, as with any other runtime.
+    pub first_netns: bool,
 }
 
 /// Which runtime runs the container.
@@ -102,6 +107,17 @@ impl RuntimeChoice {
         match self {
             RuntimeChoice::Embedded { state_dir } => Box::new(Embedded::new(state_dir)),
             RuntimeChoice::Binary { path, state_dir } => Box::new(OciBinary::new(path, state_dir)),
+        }
+    }
+
+    /// The runtime, with a container that asks for a new network namespace joining `netns`
+    /// instead; a runtime binary makes its own.
+    fn runtime_joining_netns(&self, netns: PathBuf) -> Box<dyn Runtime> {
+        match self {
+            RuntimeChoice::Embedded { state_dir } => {
+                Box::new(Embedded::new(state_dir).joining_netns(netns))
+            }
+            RuntimeChoice::Binary { .. } => self.runtime(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! output and input, its init's pidfd and SIGCHLD; timers for stop escalation and
 //! restart delays.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,6 +29,8 @@ const FAREWELL: Duration = Duration::from_secs(5);
 pub(crate) struct Supervisor<'h> {
     config: MonitorConfig,
     runtime: Box<dyn Runtime>,
+    /// The first start's network namespace, made ahead (see [`MonitorConfig::first_netns`]).
+    netns: Option<OwnedFd>,
     hooks: &'h mut dyn MonitorHooks,
     listener: UnixListener,
     /// The socket file's identity (device, inode, change time) when bound: see [`Supervisor::remove_socket`].
@@ -93,10 +95,17 @@ impl<'h> Supervisor<'h> {
         ready.send(&ReadyEvent::Listening {
             monitor_pid: rustix::process::getpid().as_raw_nonzero().get(),
         });
+        // Made now, while the CLI finishes the rootfs and bundle; without it (an error) the
+        // runtime makes the namespace itself, as for a restart.
+        let netns = (config.first_netns
+            && matches!(config.runtime, super::RuntimeChoice::Embedded { .. }))
+        .then(|| crate::runtime::loopback::new_netns().ok())
+        .flatten();
         let wait_for_attach = config.wait_for_attach;
         let socket_file = file_id(&config.socket_path);
         let mut supervisor = Supervisor {
             runtime: Box::new(Isolated::new(config.runtime.runtime())),
+            netns,
             size: config.initial_size,
             config,
             hooks,
@@ -543,7 +552,18 @@ impl<'h> Supervisor<'h> {
         } else {
             Ok(())
         };
-        let started = prepared.and_then(|()| Run::start(&self.config, &*self.runtime, self.size));
+        // The namespace made ahead serves the first start only; the monitor lets it go after.
+        let netns = self.netns.take();
+        let joining = netns.as_ref().map(|fd| {
+            let path = format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd());
+            Isolated::new(self.config.runtime.runtime_joining_netns(path.into()))
+        });
+        let runtime: &dyn Runtime = match &joining {
+            Some(joining) => joining,
+            None => &*self.runtime,
+        };
+        let started = prepared.and_then(|()| Run::start(&self.config, runtime, self.size));
+        drop(netns);
         let run = match started {
             Ok(run) => run,
             Err(err) => return self.start_failed(err),

@@ -31,6 +31,8 @@ const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
 pub struct Embedded {
     state_dir: PathBuf,
     seccomp: BpfCache,
+    /// A network namespace made ahead, which a container asking for a new one joins.
+    netns: Option<PathBuf>,
 }
 
 impl Embedded {
@@ -41,7 +43,15 @@ impl Embedded {
         Self {
             seccomp: BpfCache::new(state_dir.join(".seccomp")),
             state_dir,
+            netns: None,
         }
+    }
+
+    /// This runtime, with containers that ask for a new network namespace joining `netns`
+    /// instead (one made ahead with `lo` up: see [`crate::monitor::MonitorConfig`]).
+    pub fn joining_netns(mut self, netns: impl Into<PathBuf>) -> Self {
+        self.netns = Some(netns.into());
+        self
     }
 
     fn load(&self, id: &str) -> Result<Container> {
@@ -58,7 +68,7 @@ impl Runtime for Embedded {
         std::fs::create_dir_all(&self.state_dir)
             .map_err(|e| Error::io(format!("creating {}", self.state_dir.display()), e))?;
         // The spec is read once: every allocation in this forked child copies pages.
-        let prepared = filtered_bundle::prepare(bundle, &self.seccomp)?;
+        let prepared = filtered_bundle::prepare(bundle, &self.seccomp, self.netns.as_deref())?;
         let pid_file = PidFile::new(&self.state_dir);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .validate_id()

@@ -58,9 +58,11 @@ pub(crate) struct Prepared {
     pub command: String,
 }
 
-/// Reads `<bundle>/config.json`; with a seccomp section berth can precompile, writes the
-/// copy described above and returns it with the program.
-pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
+/// Reads `<bundle>/config.json`; with a seccomp section berth can precompile, or with
+/// `netns` (a network namespace made ahead, for a spec that asks for a new one), writes the
+/// copy described above and returns it with the program. The copy joins `netns` instead of
+/// making a namespace.
+pub(crate) fn prepare(bundle: &Path, cache: &BpfCache, netns: Option<&Path>) -> Result<Prepared> {
     let mut spec = load(bundle)?;
     let command = spec
         .process()
@@ -68,7 +70,7 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
         .and_then(|p| p.args().as_ref())
         .and_then(|args| args.first().cloned())
         .unwrap_or_default();
-    let new_netns = spec
+    let mut new_netns = spec
         .linux()
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
@@ -76,18 +78,45 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
             all.iter()
                 .any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none())
         });
-    let Some(seccomp) = seccomp_of(&spec).filter(compilable) else {
+    let join_netns = netns.filter(|_| new_netns);
+    let seccomp = seccomp_of(&spec).filter(compilable);
+    if seccomp.is_none() && join_netns.is_none() {
         return Ok(Prepared {
             bundle: bundle.to_path_buf(),
             filter: None,
             new_netns,
             command,
         });
-    };
-    let program = cache.program(&seccomp)?;
-    if let Some(mut linux) = spec.linux().clone() {
-        linux.set_seccomp(None);
+    }
+    if let (Some(path), Some(mut linux)) = (join_netns, spec.linux().clone()) {
+        if let Some(mut all) = linux.namespaces().clone() {
+            for n in all.iter_mut() {
+                if n.typ() == LinuxNamespaceType::Network {
+                    n.set_path(Some(path.to_path_buf()));
+                }
+            }
+            linux.set_namespaces(Some(all));
+        }
         spec.set_linux(Some(linux));
+        new_netns = false;
+    }
+    let mut filter = None;
+    if let Some(seccomp) = seccomp {
+        let program = cache.program(&seccomp)?;
+        if let Some(mut linux) = spec.linux().clone() {
+            linux.set_seccomp(None);
+            spec.set_linux(Some(linux));
+        }
+        let mut drop_sys_admin = false;
+        if let Some(process) = spec.process().clone() {
+            let (process, added) = with_load_privilege(process);
+            drop_sys_admin = added;
+            spec.set_process(Some(process));
+        }
+        filter = Some(Filter {
+            program,
+            drop_sys_admin,
+        });
     }
     // The copy lives one level down: a relative rootfs must keep naming the same place.
     if let Some(mut root) = spec.root().clone() {
@@ -96,20 +125,11 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache) -> Result<Prepared> {
             spec.set_root(Some(root));
         }
     }
-    let mut drop_sys_admin = false;
-    if let Some(process) = spec.process().clone() {
-        let (process, added) = with_load_privilege(process);
-        drop_sys_admin = added;
-        spec.set_process(Some(process));
-    }
     let dir = bundle.join(DIR);
     write(&dir, &spec)?;
     Ok(Prepared {
         bundle: dir,
-        filter: Some(Filter {
-            program,
-            drop_sys_admin,
-        }),
+        filter,
         new_netns,
         command,
     })

@@ -1,13 +1,16 @@
 //! `lo` of a network namespace the embedded runtime made for a container: up, as runc and
 //! Docker leave it (libcontainer leaves it down). Done from a short-lived thread that
 //! joins the namespace, so the calling process never changes namespace.
+//!
+//! Also a container's network namespace made ahead of its start ([`new_netns`]), with `lo`
+//! up, by a monitor that has time to spare while the CLI prepares the container.
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rustix::net::{AddressFamily, SocketType};
-use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+use rustix::thread::{move_into_link_name_space, LinkNameSpaceType, UnshareFlags};
 
 /// Brings `lo` up in the network namespace of process `pid`.
 pub(crate) fn bring_up(pid: i32) -> io::Result<()> {
@@ -20,6 +23,24 @@ pub(crate) fn bring_up(pid: i32) -> io::Result<()> {
         })
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the loopback thread panicked")))
+    })
+}
+
+/// A new network namespace with `lo` up, held by the returned fd: made by a short-lived
+/// thread (unsharing moves only the calling thread), so the caller stays where it is and is
+/// single-threaded again on return.
+pub(crate) fn new_netns() -> io::Result<OwnedFd> {
+    std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<OwnedFd> {
+            // SAFETY: unsharing the network namespace leaves the fd table shared, which is
+            // what the safety contract is about (UnshareFlags::FILES).
+            unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNET) }?;
+            let socket = rustix::net::socket(AddressFamily::INET, SocketType::DGRAM, None)?;
+            set_up(socket.as_raw_fd())?;
+            Ok(File::open("/proc/thread-self/ns/net")?.into())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the network namespace thread panicked")))
     })
 }
 

@@ -10,7 +10,7 @@ mod exec;
 mod executor;
 mod failure;
 mod filtered_bundle;
-mod loopback;
+pub(crate) mod loopback;
 mod oci_binary;
 
 use std::os::fd::{AsRawFd, OwnedFd};
