@@ -29,6 +29,16 @@ impl Networks<'_> {
             Ok(endpoints) => endpoints,
             Err(e) => return (Vec::new(), Err(e)),
         };
+        // Every bridge start first clears leftovers of its container's earlier run, which
+        // usually has none: reading that costs no write transaction (and no wait for another
+        // berth process's write lock).
+        if endpoints.is_empty() {
+            match self.has_ports_or_proxy(id) {
+                Ok(false) => return (Vec::new(), Ok(())),
+                Ok(true) => {}
+                Err(e) => return (Vec::new(), Err(e)),
+            }
+        }
         let links = if delete_links_now {
             Vec::new()
         } else {
@@ -38,6 +48,22 @@ impl Networks<'_> {
             links,
             self.teardown_endpoints(id, &endpoints, delete_links_now),
         )
+    }
+
+    fn has_ports_or_proxy(&self, id: &str) -> Result<bool> {
+        db::read(self.store, |tx| {
+            let ports: i64 = tx.query_row(
+                "SELECT count(*) FROM net_ports WHERE container_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            let proxies: i64 = tx.query_row(
+                "SELECT count(*) FROM net_helpers WHERE kind = ?1 AND key = ?2",
+                params![helpers::PROXY, id],
+                |r| r.get(0),
+            )?;
+            Ok(ports + proxies > 0)
+        })
     }
 
     fn teardown_endpoints(
