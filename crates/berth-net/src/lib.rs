@@ -95,7 +95,7 @@ pub use inspect::{container_networks, EndpointSettings, NetworkContainer, Networ
 pub use model::{
     mac_for, Endpoint, Network, PublishedPort, DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET, MTU,
 };
-pub use netns::{create_netns, netns_path, remove_netns};
+pub use netns::{create_netns, netns_path, new_netns, pin_netns, remove_netns};
 pub use networks::{NetworkCreate, Networks};
 pub use ports::{
     network_settings_ports, parse_publish, port_lines, ports_column, ContainerPort, PortBinding,
@@ -109,11 +109,16 @@ impl Networks<'_> {
     /// Creates the network namespace of container `id` under the run root and returns its path;
     /// a leftover of an earlier run of the container (never torn down) is replaced.
     pub fn create_netns(&self, id: &str) -> Result<PathBuf> {
+        self.pin_netns(id, None)
+    }
+
+    /// [`Networks::create_netns`] with a namespace made ahead ([`new_netns`]), if any.
+    pub fn pin_netns(&self, id: &str, made: Option<std::os::fd::OwnedFd>) -> Result<PathBuf> {
         let path = netns_path(self.store.runroot(), id);
         if path.exists() {
             remove_netns(&path)?;
         }
-        create_netns(&path)?;
+        pin_netns(&path, made)?;
         Ok(path)
     }
 

@@ -101,8 +101,14 @@ impl Engine {
     }
 
     /// Sets up the container's network before its start; returns the namespace it joins.
-    /// On error nothing is left behind.
-    pub(crate) fn setup_network(&self, c: &Container, stored: &Stored) -> Result<NamespaceMode> {
+    /// `made`: a network namespace made ahead ([`berth_net::new_netns`]), which a container on
+    /// networks gets (others drop it). On error nothing is left behind.
+    pub(crate) fn setup_network(
+        &self,
+        c: &Container,
+        stored: &Stored,
+        made: Option<std::os::fd::OwnedFd>,
+    ) -> Result<NamespaceMode> {
         let nets = self.networks()?;
         // Addresses and ports of containers that are gone, or whose monitor died, are taken
         // back first. Any other container may be starting right now in another process (its
@@ -151,7 +157,7 @@ impl Engine {
             // namespace; nothing has to exist (or be removed) outside it.
             NetworkMode::None => (NamespaceMode::Private, None),
             NetworkMode::Networks(_) => {
-                let p = nets.create_netns(&c.id).map_err(net_error)?;
+                let p = nets.pin_netns(&c.id, made).map_err(net_error)?;
                 (NamespaceMode::Join(p.clone()), Some(p))
             }
         };

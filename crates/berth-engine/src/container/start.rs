@@ -72,6 +72,7 @@ impl Engine {
         // may start up (exec, open the store, listen) while the rest is prepared here. If the
         // preparation fails, dropping it closes its pipe and it gives up.
         let mut prefork = prefork;
+        let netns_ahead = prefork.as_mut().and_then(Prefork::take_netns);
         let mut launch = |wait: bool| match prefork.take() {
             Some(p) => self.launch_preforked(p, &c, wait),
             None => self.launch_monitor(&c, wait),
@@ -81,7 +82,7 @@ impl Engine {
         } else {
             None
         };
-        self.prepare_start(&c, &stored, &run_dir.join("bundle"))?;
+        self.prepare_start(&c, &stored, &run_dir.join("bundle"), netns_ahead)?;
         let launched = match early {
             Some(launched) => Ok(launched),
             None => launch(false),
@@ -98,9 +99,15 @@ impl Engine {
         }
     }
 
-    /// The rootfs mounted, volumes seeded, the network set up and the bundle written; on
-    /// failure none of it is left.
-    fn prepare_start(&self, c: &Container, stored: &Stored, bundle: &Path) -> Result<()> {
+    /// The rootfs mounted, volumes seeded, the network set up (in a namespace made ahead, if
+    /// there is one) and the bundle written; on failure none of it is left.
+    fn prepare_start(
+        &self,
+        c: &Container,
+        stored: &Stored,
+        bundle: &Path,
+        netns_ahead: Option<super::prefork::NetnsAhead>,
+    ) -> Result<()> {
         let _lock = self.lock_mount(&c.id)?;
         let mut rootfs = self.rootfs(c)?;
         rootfs.volatile = stored.host_config.auto_remove;
@@ -109,7 +116,11 @@ impl Engine {
         // Either side cleans up after its own failure; a failed side's error is reported,
         // the rootfs side's first, as when they ran one after the other.
         let (local, network) = std::thread::scope(|s| {
-            let network = s.spawn(|| self.setup_network(c, stored));
+            let network = s.spawn(|| {
+                // One that could not be made is made again the usual way.
+                let made = netns_ahead.and_then(|h| h.join().ok()).and_then(|r| r.ok());
+                self.setup_network(c, stored, made)
+            });
             let local = rootfs.mount().and_then(|()| {
                 self.populate_volumes(stored, &rootfs.merged)?;
                 ensure_workdir(&rootfs.merged, &stored.config.working_dir)

@@ -265,12 +265,18 @@ pub fn main() -> ExitCode {
     // (see berth_engine::container::prefork_monitor); a failure just falls back to
     // re-executing berth as the monitor.
     let prefork = match &cli.command {
-        Command::Run(_) | Command::Container(ContainerCommand::Run(_)) => {
-            berth_engine::container::prefork_monitor(&EngineOptions {
+        Command::Run(Lazy(a)) | Command::Container(ContainerCommand::Run(Lazy(a))) => {
+            let mut p = berth_engine::container::prefork_monitor(&EngineOptions {
                 root: cli.root.clone(),
                 runroot: cli.runroot.clone(),
             })
-            .ok()
+            .ok();
+            // A bridge network's namespace is made while the store opens and the container
+            // is created, on the CPU the forked monitor leaves idle.
+            if let Some(p) = p.as_mut().filter(|_| a.joins_networks()) {
+                p.make_netns_ahead();
+            }
+            p
         }
         _ => None,
     };

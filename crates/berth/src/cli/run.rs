@@ -31,6 +31,15 @@ pub struct RunArgs {
     command: Vec<String>,
 }
 
+impl RunArgs {
+    /// Whether the container gets a network namespace pinned by berth (a bridge or user
+    /// network), which `main` may start making ahead.
+    pub fn joins_networks(&self) -> bool {
+        let mode = self.flags.network.as_str();
+        !(mode == "none" || mode == "host" || mode.starts_with("container:"))
+    }
+}
+
 /// Docker's exit status for an engine error of `run`.
 const RUN_ERROR: u8 = 125;
 
