@@ -164,17 +164,20 @@ pub(crate) fn insert_endpoint(tx: &Transaction, e: &NewEndpoint) -> Result<Endpo
 
 /// Creates the veth pair of an endpoint, after making sure its bridge is up.
 pub(crate) fn wire(ep: &Endpoint, net: &Network) -> Result<()> {
-    link::ensure_bridge(&net.bridge, net.gateway, net.subnet.prefix())?;
-    link::add_veth(&link::VethPlan {
-        bridge: &net.bridge,
-        veth: &ep.veth,
-        netns: &ep.netns,
-        ifname: &ep.ifname,
-        mac: &ep.mac,
-        ip: ep.ip,
-        prefix: ep.prefix_len,
-        gateway: ep.gateway,
-    })
+    link::add_veth_to_bridge(
+        &link::VethPlan {
+            bridge: &net.bridge,
+            veth: &ep.veth,
+            netns: &ep.netns,
+            ifname: &ep.ifname,
+            mac: &ep.mac,
+            ip: ep.ip,
+            prefix: ep.prefix_len,
+            gateway: ep.gateway,
+        },
+        net.gateway,
+        net.subnet.prefix(),
+    )
 }
 
 impl Networks<'_> {
