@@ -53,6 +53,21 @@ pub(crate) fn running(tx: &Transaction, kind: &str, key: &str) -> Result<Option<
 /// Stops the helper `kind` for `key` (if it runs) and forgets it. Waits a little for it to
 /// go, so the ports it held are free when this returns.
 pub(crate) fn stop(store: &Store, kind: &str, key: &str) -> Result<()> {
+    // Most containers have no proxy, and most networks' DNS servers are not recorded: a read
+    // finds that without taking the write lock.
+    let recorded = db::read(store, |tx| {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM net_helpers WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    })?;
+    if !recorded {
+        return Ok(());
+    }
     let pid = db::write(store, |tx| {
         let pid = running(tx, kind, key)?;
         tx.execute(
