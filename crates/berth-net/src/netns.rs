@@ -82,6 +82,11 @@ pub fn pin_netns(path: &Path, made: Option<OwnedFd>) -> Result<()> {
 /// Unpins and removes a namespace made by [`create_netns`]; absent is fine. The namespace
 /// itself ends when its last process does.
 pub fn remove_netns(path: &Path) -> Result<()> {
+    // The common case for a container without one (`--network none` asks at every removal):
+    // nothing to unpin, and the directory's mount is not this call's to release.
+    if fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+        return Ok(());
+    }
     match unmount(path, UnmountFlags::DETACH) {
         Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => {}
         Err(e) => return Err(io::Error::from(e)).ctx("unmounting network namespace", path),
