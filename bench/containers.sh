@@ -3,7 +3,7 @@
 # `run -d` + `stop -t 0` + `rm`, `ps -a` with 500 containers, and the monitor's RSS per running
 # container; side by side with raw `runc run` of the same bundle, and with docker/podman when a
 # daemon / podman is installed. Needs hyperfine. Run as root:  bench/containers.sh [path/to/berth]
-# Env: RUNS=30, PS_CONTAINERS=500, RSS_CONTAINERS=10
+# Env: RUNS=30, PS_CONTAINERS=500, RSS_CONTAINERS=10, INTERLEAVED=$RUNS (rounds)
 set -euo pipefail
 BERTH=$(readlink -f "${1:-$(dirname "$0")/../target/release/berth}")
 RUNS=${RUNS:-30}
@@ -67,6 +67,34 @@ fi
 sync; sleep 3
 hyperfine --warmup 5 --runs "$RUNS" --style basic --export-markdown "$W/run.md" "${cmds[@]}"
 cat "$W/run.md"
+
+# The same ratio with berth's and Docker's runs interleaved: hyperfine measures berth's 30
+# runs in about a second and Docker's in ten, so a spell of a slower (or faster) machine lands
+# on one side only. Here each round runs one of each, and the medians are compared.
+if docker info >/dev/null 2>&1; then
+  python3 - "$BERTH" "${INTERLEAVED:-$RUNS}" <<'PY'
+import statistics, subprocess, sys, time
+berth, rounds = sys.argv[1], int(sys.argv[2])
+pairs = {
+    "bridge": ([berth, "run", "--rm", "busybox", "true"], ["docker", "run", "--rm", "busybox", "true"]),
+    "none": ([berth, "run", "--rm", "--network", "none", "busybox", "true"],
+             ["docker", "run", "--rm", "--network", "none", "busybox", "true"]),
+}
+def timed(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t) * 1000
+for name, (ours, theirs) in pairs.items():
+    for _ in range(3):
+        timed(ours), timed(theirs)
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(timed(ours))
+        b.append(timed(theirs))
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"interleaved, {name}: berth median {ma:.1f} ms, docker median {mb:.1f} ms, ratio {mb / ma:.1f}x ({rounds} rounds)")
+PY
+fi
 
 # ps -a with many containers.
 for i in $(seq 1 "$PS_CONTAINERS"); do "$BERTH" create busybox true >/dev/null; done
