@@ -26,7 +26,7 @@ use berth_engine::{Engine, EngineOptions};
 use clap::{Parser, Subcommand};
 
 pub use error::CliError;
-use lazy::Lazy;
+use lazy::{Lazy, LazySub};
 
 #[derive(Parser)]
 #[command(
@@ -65,95 +65,95 @@ enum Command {
     Build(Lazy<build::BuildArgs>),
     /// Manage builds
     #[command(subcommand)]
-    Builder(build::BuilderCommand),
+    Builder(LazySub<build::BuilderCommand>),
     /// Manage images
     #[command(subcommand)]
-    Image(image::ImageCommand),
+    Image(LazySub<image::ImageCommand>),
     /// List images
-    Images(image::ListArgs),
+    Images(Lazy<image::ListArgs>),
     /// Import the contents from a tarball to create a filesystem image
-    Import(image::ImportArgs),
+    Import(Lazy<image::ImportArgs>),
     /// Return low-level information on Docker objects
-    Inspect(image::InspectArgs),
+    Inspect(Lazy<image::InspectArgs>),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(image::TagArgs),
+    Tag(Lazy<image::TagArgs>),
     /// Remove one or more images
-    Rmi(image::RemoveArgs),
+    Rmi(Lazy<image::RemoveArgs>),
     /// Show the history of an image
-    History(image::HistoryArgs),
+    History(Lazy<image::HistoryArgs>),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(image::SaveArgs),
+    Save(Lazy<image::SaveArgs>),
     /// Load an image from a tar archive or STDIN
-    Load(image::LoadArgs),
+    Load(Lazy<image::LoadArgs>),
     /// Manage berth
     #[command(subcommand)]
-    System(system::SystemCommand),
+    System(LazySub<system::SystemCommand>),
     /// Manage containers
     #[command(subcommand)]
-    Container(ContainerCommand),
+    Container(LazySub<ContainerCommand>),
     /// Create and run a new container from an image
     Run(Lazy<run::RunArgs>),
     /// Create a new container
     Create(Lazy<container::CreateArgs>),
     /// Start one or more stopped containers
-    Start(run::StartArgs),
+    Start(Lazy<run::StartArgs>),
     /// Stop one or more running containers
-    Stop(lifecycle::StopArgs),
+    Stop(Lazy<lifecycle::StopArgs>),
     /// Restart one or more containers
-    Restart(lifecycle::StopArgs),
+    Restart(Lazy<lifecycle::StopArgs>),
     /// Kill one or more running containers
-    Kill(lifecycle::KillArgs),
+    Kill(Lazy<lifecycle::KillArgs>),
     /// Block until one or more containers stop, then print their exit codes
-    Wait(lifecycle::WaitArgs),
+    Wait(Lazy<lifecycle::WaitArgs>),
     /// Pause all processes within one or more containers
-    Pause(lifecycle::PauseArgs),
+    Pause(Lazy<lifecycle::PauseArgs>),
     /// Unpause all processes within one or more containers
-    Unpause(lifecycle::PauseArgs),
+    Unpause(Lazy<lifecycle::PauseArgs>),
     /// Attach local standard input, output, and error streams to a running container
-    Attach(run::AttachArgs),
+    Attach(Lazy<run::AttachArgs>),
     /// Fetch the logs of a container
-    Logs(lifecycle::LogsArgs),
+    Logs(Lazy<lifecycle::LogsArgs>),
     /// Execute a command in a running container
-    Exec(exec::ExecArgs),
+    Exec(Lazy<exec::ExecArgs>),
     /// Display the running processes of a container
-    Top(top::TopArgs),
+    Top(Lazy<top::TopArgs>),
     /// Display a live stream of container(s) resource usage statistics
-    Stats(top::StatsArgs),
+    Stats(Lazy<top::StatsArgs>),
     /// List containers
-    Ps(container::PsArgs),
+    Ps(Lazy<container::PsArgs>),
     /// Remove one or more containers
-    Rm(container::RmArgs),
+    Rm(Lazy<container::RmArgs>),
     /// Rename a container
-    Rename(container::RenameArgs),
+    Rename(Lazy<container::RenameArgs>),
     /// Copy files/folders between a container and the local filesystem
-    Cp(transfer::CpArgs),
+    Cp(Lazy<transfer::CpArgs>),
     /// Inspect changes to files or directories on a container's filesystem
-    Diff(transfer::DiffArgs),
+    Diff(Lazy<transfer::DiffArgs>),
     /// Create a new image from a container's changes
-    Commit(transfer::CommitArgs),
+    Commit(Lazy<transfer::CommitArgs>),
     /// Export a container's filesystem as a tar archive
-    Export(transfer::ExportArgs),
+    Export(Lazy<transfer::ExportArgs>),
     /// Manage volumes
     #[command(subcommand)]
-    Volume(volume::VolumeCommand),
+    Volume(LazySub<volume::VolumeCommand>),
     /// Manage networks
     #[command(subcommand)]
-    Network(network::NetworkCommand),
+    Network(LazySub<network::NetworkCommand>),
     /// List port mappings or a specific mapping for the container
-    Port(network::PortArgs),
+    Port(Lazy<network::PortArgs>),
     /// The DNS server of a user network (started by berth itself)
     #[command(name = "__dns", hide = true)]
-    Dns(network::HelperArgs),
+    Dns(Lazy<network::HelperArgs>),
     /// The port proxy of a container (started by berth itself)
     #[command(name = "__proxy", hide = true)]
-    Proxy(network::HelperArgs),
+    Proxy(Lazy<network::HelperArgs>),
     /// The monitor of one container (started by berth itself)
     #[command(name = "__monitor", hide = true)]
-    Monitor(run::MonitorArgs),
+    Monitor(Lazy<run::MonitorArgs>),
     /// Show the berth version information
-    Version(system::VersionArgs),
+    Version(Lazy<system::VersionArgs>),
     /// Display system-wide information
-    Info(system::InfoArgs),
+    Info(Lazy<system::InfoArgs>),
 }
 
 // Parsed once per process: the size of the variants does not matter.
@@ -265,7 +265,7 @@ pub fn main() -> ExitCode {
     // (see berth_engine::container::prefork_monitor); a failure just falls back to
     // re-executing berth as the monitor.
     let prefork = match &cli.command {
-        Command::Run(Lazy(a)) | Command::Container(ContainerCommand::Run(Lazy(a))) => {
+        Command::Run(Lazy(a)) | Command::Container(LazySub(ContainerCommand::Run(Lazy(a)))) => {
             let mut p = berth_engine::container::prefork_monitor(&EngineOptions {
                 root: cli.root.clone(),
                 runroot: cli.runroot.clone(),
@@ -328,65 +328,65 @@ fn run(cli: Cli, prefork: Option<Prefork>) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Build(Lazy(a)) => build::build(a, &engine()?),
-        Command::Builder(c) => build::builder(c, &engine()?),
-        Command::Image(c) => image::run(c, &engine()?),
-        Command::Images(a) => image::list(a, &engine()?),
-        Command::Import(a) => image::import(a, &engine()?),
-        Command::Inspect(a) => image::inspect(a, &engine()?),
-        Command::Tag(a) => image::tag(a, &engine()?),
-        Command::Rmi(a) => image::remove(a, &engine()?),
-        Command::History(a) => image::history(a, &engine()?),
-        Command::Save(a) => image::save(a, &engine()?),
-        Command::Load(a) => image::load(a, &engine()?),
-        Command::System(c) => system::run(c, &engine()?),
-        Command::Container(c) => container_command(c, &engine()?, prefork),
+        Command::Builder(LazySub(c)) => build::builder(c, &engine()?),
+        Command::Image(LazySub(c)) => image::run(c, &engine()?),
+        Command::Images(Lazy(a)) => image::list(a, &engine()?),
+        Command::Import(Lazy(a)) => image::import(a, &engine()?),
+        Command::Inspect(Lazy(a)) => image::inspect(a, &engine()?),
+        Command::Tag(Lazy(a)) => image::tag(a, &engine()?),
+        Command::Rmi(Lazy(a)) => image::remove(a, &engine()?),
+        Command::History(Lazy(a)) => image::history(a, &engine()?),
+        Command::Save(Lazy(a)) => image::save(a, &engine()?),
+        Command::Load(Lazy(a)) => image::load(a, &engine()?),
+        Command::System(LazySub(c)) => system::run(c, &engine()?),
+        Command::Container(LazySub(c)) => container_command(c, &engine()?, prefork),
         Command::Run(Lazy(a)) => run::run(a, &engine()?, prefork),
         Command::Create(Lazy(a)) => container::create(a, &engine()?),
-        Command::Start(a) => run::start(a, &engine()?),
-        Command::Stop(a) => lifecycle::stop(a, &engine()?),
-        Command::Restart(a) => lifecycle::restart(a, &engine()?),
-        Command::Kill(a) => lifecycle::kill(a, &engine()?),
-        Command::Wait(a) => lifecycle::wait(a, &engine()?),
-        Command::Pause(a) => lifecycle::pause(a, &engine()?),
-        Command::Unpause(a) => lifecycle::unpause(a, &engine()?),
-        Command::Attach(a) => run::attach(a, &engine()?),
-        Command::Logs(a) => lifecycle::logs(a, &engine()?),
-        Command::Exec(a) => exec::exec(a, &engine()?),
-        Command::Top(a) => top::top(a, &engine()?),
-        Command::Stats(a) => top::stats(a, &engine()?),
-        Command::Monitor(a) => run::monitor(
+        Command::Start(Lazy(a)) => run::start(a, &engine()?),
+        Command::Stop(Lazy(a)) => lifecycle::stop(a, &engine()?),
+        Command::Restart(Lazy(a)) => lifecycle::restart(a, &engine()?),
+        Command::Kill(Lazy(a)) => lifecycle::kill(a, &engine()?),
+        Command::Wait(Lazy(a)) => lifecycle::wait(a, &engine()?),
+        Command::Pause(Lazy(a)) => lifecycle::pause(a, &engine()?),
+        Command::Unpause(Lazy(a)) => lifecycle::unpause(a, &engine()?),
+        Command::Attach(Lazy(a)) => run::attach(a, &engine()?),
+        Command::Logs(Lazy(a)) => lifecycle::logs(a, &engine()?),
+        Command::Exec(Lazy(a)) => exec::exec(a, &engine()?),
+        Command::Top(Lazy(a)) => top::top(a, &engine()?),
+        Command::Stats(Lazy(a)) => top::stats(a, &engine()?),
+        Command::Monitor(Lazy(a)) => run::monitor(
             a,
             EngineOptions {
                 root: cli.root.clone(),
                 runroot: cli.runroot.clone(),
             },
         ),
-        Command::Ps(a) => container::ps(a, &engine()?),
-        Command::Rm(a) => container::rm(a, &engine()?),
-        Command::Rename(a) => container::rename(a, &engine()?),
-        Command::Volume(c) => volume::run(c, &engine()?),
-        Command::Network(c) => network::run(c, &engine()?),
-        Command::Port(a) => network::port(a, &engine()?),
-        Command::Dns(a) => network::dns(
+        Command::Ps(Lazy(a)) => container::ps(a, &engine()?),
+        Command::Rm(Lazy(a)) => container::rm(a, &engine()?),
+        Command::Rename(Lazy(a)) => container::rename(a, &engine()?),
+        Command::Volume(LazySub(c)) => volume::run(c, &engine()?),
+        Command::Network(LazySub(c)) => network::run(c, &engine()?),
+        Command::Port(Lazy(a)) => network::port(a, &engine()?),
+        Command::Dns(Lazy(a)) => network::dns(
             a,
             EngineOptions {
                 root: cli.root.clone(),
                 runroot: cli.runroot.clone(),
             },
         ),
-        Command::Proxy(a) => network::proxy(
+        Command::Proxy(Lazy(a)) => network::proxy(
             a,
             EngineOptions {
                 root: cli.root.clone(),
                 runroot: cli.runroot.clone(),
             },
         ),
-        Command::Cp(a) => transfer::cp(a, &engine()?),
-        Command::Diff(a) => transfer::diff(a, &engine()?),
-        Command::Commit(a) => transfer::commit(a, &engine()?),
-        Command::Export(a) => transfer::export(a, &engine()?),
-        Command::Version(a) => system::version(a, engine().ok().as_ref()),
-        Command::Info(a) => system::info(a, &engine()?),
+        Command::Cp(Lazy(a)) => transfer::cp(a, &engine()?),
+        Command::Diff(Lazy(a)) => transfer::diff(a, &engine()?),
+        Command::Commit(Lazy(a)) => transfer::commit(a, &engine()?),
+        Command::Export(Lazy(a)) => transfer::export(a, &engine()?),
+        Command::Version(Lazy(a)) => system::version(a, engine().ok().as_ref()),
+        Command::Info(Lazy(a)) => system::info(a, &engine()?),
     }
 }
 
