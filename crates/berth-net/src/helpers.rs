@@ -38,6 +38,18 @@ pub(crate) fn record_self(tx: &Transaction, kind: &str, key: &str) -> Result<()>
     Ok(())
 }
 
+/// Whether a helper `kind` for `key` is recorded, live or not.
+pub(crate) fn recorded(tx: &Transaction, kind: &str, key: &str) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM net_helpers WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 /// The pid of the live helper `kind` for `key`, if any.
 pub(crate) fn running(tx: &Transaction, kind: &str, key: &str) -> Result<Option<i32>> {
     let row: Option<(i32, i64)> = tx
@@ -55,17 +67,7 @@ pub(crate) fn running(tx: &Transaction, kind: &str, key: &str) -> Result<Option<
 pub(crate) fn stop(store: &Store, kind: &str, key: &str) -> Result<()> {
     // Most containers have no proxy, and most networks' DNS servers are not recorded: a read
     // finds that without taking the write lock.
-    let recorded = db::read(store, |tx| {
-        Ok(tx
-            .query_row(
-                "SELECT 1 FROM net_helpers WHERE kind = ?1 AND key = ?2",
-                params![kind, key],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    })?;
-    if !recorded {
+    if !db::read(store, |tx| recorded(tx, kind, key))? {
         return Ok(());
     }
     let pid = db::write(store, |tx| {

@@ -57,12 +57,7 @@ impl Networks<'_> {
                 params![id],
                 |r| r.get(0),
             )?;
-            let proxies: i64 = tx.query_row(
-                "SELECT count(*) FROM net_helpers WHERE kind = ?1 AND key = ?2",
-                params![helpers::PROXY, id],
-                |r| r.get(0),
-            )?;
-            Ok(ports + proxies > 0)
+            Ok(ports > 0 || helpers::recorded(tx, helpers::PROXY, id)?)
         })
     }
 

@@ -27,6 +27,9 @@ pub enum Decision {
     Finish,
 }
 
+/// How long a run lasts before [`MonitorHooks::settled`].
+pub const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The engine's side of a monitor. Every method is called from the monitor's single
 /// thread, in this order for each run:
 ///
@@ -38,9 +41,6 @@ pub enum Decision {
 /// call, also after `start_failed`. The one run without any call: with
 /// `wait_for_attach`, the CLI closed the readiness pipe before attaching; the monitor
 /// then ends at once and the container stays created.
-/// How long a run lasts before [`MonitorHooks::settled`].
-pub const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
-
 pub trait MonitorHooks {
     /// Before each restart (the first start's are the starting CLI's work): mount the
     /// rootfs, write the bundle. An error fails the start (reported as `start_failed`,

@@ -88,25 +88,25 @@ pub(crate) fn prepare(bundle: &Path, cache: &BpfCache, netns: Option<&Path>) -> 
             command,
         });
     }
-    if let (Some(path), Some(mut linux)) = (join_netns, spec.linux().clone()) {
-        if let Some(mut all) = linux.namespaces().clone() {
+    if let Some(mut linux) = spec.linux().clone() {
+        if let (Some(path), Some(mut all)) = (join_netns, linux.namespaces().clone()) {
             for n in all.iter_mut() {
                 if n.typ() == LinuxNamespaceType::Network {
                     n.set_path(Some(path.to_path_buf()));
                 }
             }
             linux.set_namespaces(Some(all));
+            new_netns = false;
+        }
+        if seccomp.is_some() {
+            // Loaded by the executor instead (see the module's comment).
+            linux.set_seccomp(None);
         }
         spec.set_linux(Some(linux));
-        new_netns = false;
     }
     let mut filter = None;
     if let Some(seccomp) = seccomp {
         let program = cache.program(&seccomp)?;
-        if let Some(mut linux) = spec.linux().clone() {
-            linux.set_seccomp(None);
-            spec.set_linux(Some(linux));
-        }
         let mut drop_sys_admin = false;
         if let Some(process) = spec.process().clone() {
             let (process, added) = with_load_privilege(process);

@@ -49,6 +49,16 @@ struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// The store the command line names.
+    fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            root: self.root.clone(),
+            runroot: self.runroot.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LogLevel {
     Debug,
@@ -266,11 +276,7 @@ pub fn main() -> ExitCode {
     // re-executing berth as the monitor.
     let prefork = match &cli.command {
         Command::Run(Lazy(a)) | Command::Container(LazySub(ContainerCommand::Run(Lazy(a)))) => {
-            let mut p = berth_engine::container::prefork_monitor(&EngineOptions {
-                root: cli.root.clone(),
-                runroot: cli.runroot.clone(),
-            })
-            .ok();
+            let mut p = berth_engine::container::prefork_monitor(&cli.engine_options()).ok();
             // A bridge network's namespace is made while the store opens and the container
             // is created, on the CPU the forked monitor leaves idle.
             if let Some(p) = p.as_mut().filter(|_| a.joins_networks()) {
@@ -319,13 +325,8 @@ fn init_logging(level: LogLevel) {
 }
 
 fn run(cli: Cli, prefork: Option<Prefork>) -> Result<(), CliError> {
-    let engine = || {
-        Engine::open(EngineOptions {
-            root: cli.root.clone(),
-            runroot: cli.runroot.clone(),
-        })
-        .map_err(CliError::from)
-    };
+    let options = cli.engine_options();
+    let engine = || Engine::open(options.clone()).map_err(CliError::from);
     match cli.command {
         Command::Build(Lazy(a)) => build::build(a, &engine()?),
         Command::Builder(LazySub(c)) => build::builder(c, &engine()?),
@@ -354,33 +355,15 @@ fn run(cli: Cli, prefork: Option<Prefork>) -> Result<(), CliError> {
         Command::Exec(Lazy(a)) => exec::exec(a, &engine()?),
         Command::Top(Lazy(a)) => top::top(a, &engine()?),
         Command::Stats(Lazy(a)) => top::stats(a, &engine()?),
-        Command::Monitor(Lazy(a)) => run::monitor(
-            a,
-            EngineOptions {
-                root: cli.root.clone(),
-                runroot: cli.runroot.clone(),
-            },
-        ),
+        Command::Monitor(Lazy(a)) => run::monitor(a, options.clone()),
         Command::Ps(Lazy(a)) => container::ps(a, &engine()?),
         Command::Rm(Lazy(a)) => container::rm(a, &engine()?),
         Command::Rename(Lazy(a)) => container::rename(a, &engine()?),
         Command::Volume(LazySub(c)) => volume::run(c, &engine()?),
         Command::Network(LazySub(c)) => network::run(c, &engine()?),
         Command::Port(Lazy(a)) => network::port(a, &engine()?),
-        Command::Dns(Lazy(a)) => network::dns(
-            a,
-            EngineOptions {
-                root: cli.root.clone(),
-                runroot: cli.runroot.clone(),
-            },
-        ),
-        Command::Proxy(Lazy(a)) => network::proxy(
-            a,
-            EngineOptions {
-                root: cli.root.clone(),
-                runroot: cli.runroot.clone(),
-            },
-        ),
+        Command::Dns(Lazy(a)) => network::dns(a, options.clone()),
+        Command::Proxy(Lazy(a)) => network::proxy(a, options.clone()),
         Command::Cp(Lazy(a)) => transfer::cp(a, &engine()?),
         Command::Diff(Lazy(a)) => transfer::diff(a, &engine()?),
         Command::Commit(Lazy(a)) => transfer::commit(a, &engine()?),
